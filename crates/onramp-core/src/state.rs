@@ -1,0 +1,251 @@
+//! The whole desired configuration in memory, with the indices the API and the reconciler need.
+//!
+//! The control plane holds one `State`, rebuilt from the store at start and patched with every
+//! committed batch (`apply`), so reads never touch the database. Maps are ordered by ID, so every
+//! listing is deterministic.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::model::*;
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Revision of the last applied batch.
+    pub revision: u64,
+    pub accounts: BTreeMap<String, Account>,
+    /// Keyed by secret ID.
+    pub keys: BTreeMap<String, ApiKey>,
+    pub accelerators: BTreeMap<String, Accelerator>,
+    pub groups: BTreeMap<String, AcceleratorGroup>,
+    pub listeners: BTreeMap<String, Listener>,
+    pub endpoint_groups: BTreeMap<String, EndpointGroup>,
+    pub origins: BTreeMap<String, Origin>,
+    pub bindings: BTreeMap<String, Binding>,
+    pub tasks: BTreeMap<String, Task>,
+    listeners_by_owner: HashMap<String, BTreeSet<String>>,
+    bindings_by_listener: HashMap<String, BTreeSet<String>>,
+    bindings_by_origin: HashMap<String, BTreeSet<String>>,
+    groups_by_listener: HashMap<String, BTreeSet<String>>,
+    members_by_group: HashMap<String, BTreeSet<String>>,
+    tasks_by_number: HashMap<u64, String>,
+}
+
+fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
+    ix.entry(key.to_string()).or_default().insert(id.to_string());
+}
+
+fn index_remove(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
+    if let Some(set) = ix.get_mut(key) {
+        set.remove(id);
+        if set.is_empty() {
+            ix.remove(key);
+        }
+    }
+}
+
+fn ids<'a>(ix: &'a HashMap<String, BTreeSet<String>>, key: &str) -> impl Iterator<Item = &'a String> {
+    ix.get(key).into_iter().flatten()
+}
+
+impl State {
+    /// Build a state from every stored record.
+    pub fn from_records(revision: u64, records: impl IntoIterator<Item = Record>) -> Self {
+        let mut s = State::default();
+        for r in records {
+            s.put(r);
+        }
+        s.revision = revision;
+        s
+    }
+
+    /// Apply one committed batch. Records keep the revision the store gave them.
+    pub fn apply(&mut self, revision: u64, ops: &[Op]) {
+        for op in ops {
+            match op {
+                Op::Put(r) => {
+                    let mut r = r.clone();
+                    r.set_revision(revision);
+                    self.put(r);
+                }
+                Op::Delete(kind, id) => self.delete(*kind, id),
+            }
+        }
+        self.revision = self.revision.max(revision);
+    }
+
+    fn put(&mut self, r: Record) {
+        self.delete(r.kind(), r.id());
+        match r {
+            Record::Account(a) => {
+                self.accounts.insert(a.id.clone(), a);
+            }
+            Record::Key(k) => {
+                self.keys.insert(k.secret_id.clone(), k);
+            }
+            Record::Accelerator(a) => {
+                if let Some(g) = &a.group_id {
+                    index_add(&mut self.members_by_group, g, &a.id);
+                }
+                self.accelerators.insert(a.id.clone(), a);
+            }
+            Record::Group(g) => {
+                self.groups.insert(g.id.clone(), g);
+            }
+            Record::Listener(l) => {
+                index_add(&mut self.listeners_by_owner, l.owner.id(), &l.id);
+                self.listeners.insert(l.id.clone(), l);
+            }
+            Record::EndpointGroup(e) => {
+                index_add(&mut self.groups_by_listener, &e.listener_id, &e.id);
+                self.endpoint_groups.insert(e.id.clone(), e);
+            }
+            Record::Origin(o) => {
+                self.origins.insert(o.id.clone(), o);
+            }
+            Record::Binding(b) => {
+                index_add(&mut self.bindings_by_listener, &b.listener_id, &b.id);
+                index_add(&mut self.bindings_by_origin, &b.origin_id, &b.id);
+                self.bindings.insert(b.id.clone(), b);
+            }
+            Record::Task(t) => {
+                if t.number != 0 {
+                    self.tasks_by_number.insert(t.number, t.id.clone());
+                }
+                self.tasks.insert(t.id.clone(), t);
+            }
+        }
+    }
+
+    fn delete(&mut self, kind: Kind, id: &str) {
+        match kind {
+            Kind::Account => {
+                self.accounts.remove(id);
+            }
+            Kind::Key => {
+                self.keys.remove(id);
+            }
+            Kind::Accelerator => {
+                if let Some(a) = self.accelerators.remove(id) {
+                    if let Some(g) = &a.group_id {
+                        index_remove(&mut self.members_by_group, g, id);
+                    }
+                }
+            }
+            Kind::Group => {
+                self.groups.remove(id);
+            }
+            Kind::Listener => {
+                if let Some(l) = self.listeners.remove(id) {
+                    index_remove(&mut self.listeners_by_owner, l.owner.id(), id);
+                }
+            }
+            Kind::EndpointGroup => {
+                if let Some(e) = self.endpoint_groups.remove(id) {
+                    index_remove(&mut self.groups_by_listener, &e.listener_id, id);
+                }
+            }
+            Kind::Origin => {
+                self.origins.remove(id);
+            }
+            Kind::Binding => {
+                if let Some(b) = self.bindings.remove(id) {
+                    index_remove(&mut self.bindings_by_listener, &b.listener_id, id);
+                    index_remove(&mut self.bindings_by_origin, &b.origin_id, id);
+                }
+            }
+            Kind::Task => {
+                if let Some(t) = self.tasks.remove(id) {
+                    self.tasks_by_number.remove(&t.number);
+                }
+            }
+        }
+    }
+
+    /// The account's key by secret ID, if enabled.
+    pub fn key(&self, secret_id: &str) -> Option<&ApiKey> {
+        self.keys.get(secret_id).filter(|k| k.enabled)
+    }
+
+    pub fn accelerator(&self, account: &str, id: &str) -> Option<&Accelerator> {
+        self.accelerators.get(id).filter(|a| a.account_id == account)
+    }
+
+    pub fn group(&self, account: &str, id: &str) -> Option<&AcceleratorGroup> {
+        self.groups.get(id).filter(|g| g.account_id == account)
+    }
+
+    pub fn listener(&self, account: &str, id: &str) -> Option<&Listener> {
+        self.listeners.get(id).filter(|l| l.account_id == account)
+    }
+
+    pub fn origin(&self, account: &str, id: &str) -> Option<&Origin> {
+        self.origins.get(id).filter(|o| o.account_id == account)
+    }
+
+    pub fn endpoint_group(&self, account: &str, id: &str) -> Option<&EndpointGroup> {
+        self.endpoint_groups.get(id).filter(|e| e.account_id == account)
+    }
+
+    pub fn task(&self, account: &str, id: &str) -> Option<&Task> {
+        self.tasks.get(id).filter(|t| t.account_id == account)
+    }
+
+    pub fn task_by_number(&self, account: &str, number: u64) -> Option<&Task> {
+        let id = self.tasks_by_number.get(&number)?;
+        self.task(account, id)
+    }
+
+    /// Listeners owned directly by an accelerator or a group, in ID order.
+    pub fn listeners_of<'a>(&'a self, owner_id: &str) -> impl Iterator<Item = &'a Listener> + 'a {
+        ids(&self.listeners_by_owner, owner_id).filter_map(|id| self.listeners.get(id))
+    }
+
+    /// Bindings of a listener, in ID order.
+    pub fn bindings_of<'a>(&'a self, listener_id: &str) -> impl Iterator<Item = &'a Binding> + 'a {
+        ids(&self.bindings_by_listener, listener_id).filter_map(|id| self.bindings.get(id))
+    }
+
+    /// Bindings that use an origin.
+    pub fn bindings_of_origin<'a>(&'a self, origin_id: &str) -> impl Iterator<Item = &'a Binding> + 'a {
+        ids(&self.bindings_by_origin, origin_id).filter_map(|id| self.bindings.get(id))
+    }
+
+    pub fn endpoint_groups_of<'a>(&'a self, listener_id: &str) -> impl Iterator<Item = &'a EndpointGroup> + 'a {
+        ids(&self.groups_by_listener, listener_id).filter_map(|id| self.endpoint_groups.get(id))
+    }
+
+    /// Accelerators that belong to a group.
+    pub fn members_of<'a>(&'a self, group_id: &str) -> impl Iterator<Item = &'a Accelerator> + 'a {
+        ids(&self.members_by_group, group_id).filter_map(|id| self.accelerators.get(id))
+    }
+
+    /// Listeners served by an accelerator: its own and its group's.
+    pub fn served_listeners<'a>(&'a self, acc: &'a Accelerator) -> impl Iterator<Item = &'a Listener> + 'a {
+        let group = acc.group_id.as_deref().map(|g| self.listeners_of(g));
+        self.listeners_of(&acc.id).chain(group.into_iter().flatten())
+    }
+
+    /// The listener on `port`/`protocol` directly owned by `owner_id`, if any, other than `except`.
+    pub fn port_taken(&self, owner_id: &str, protocol: Protocol, range: &PortRange, except: Option<&str>) -> Option<&Listener> {
+        self.listeners_of(owner_id).find(|l| {
+            l.protocol == protocol
+                && Some(l.id.as_str()) != except
+                && l.ports.iter().any(|r| r.overlaps(range))
+        })
+    }
+
+    /// Whether any binding of the accelerator's (or group's) listeners exists.
+    pub fn has_bindings(&self, owner_id: &str) -> bool {
+        self.listeners_of(owner_id).any(|l| self.bindings_of(&l.id).next().is_some())
+    }
+
+    /// The account's origin with this address in this project.
+    pub fn origin_by_address(&self, account: &str, project: i64, address: &str) -> Option<&Origin> {
+        self.origins
+            .values()
+            .find(|o| o.account_id == account && o.project_id == project && o.address == address)
+    }
+}
+
+#[cfg(test)]
+mod tests;
