@@ -1,0 +1,36 @@
+-- Every record is one JSON document keyed by kind and ID; uniqueness rules live in index tables
+-- whose primary keys the database enforces.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('revision', 0);
+
+CREATE TABLE records (
+    kind       TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    account_id TEXT    NOT NULL,
+    revision   INTEGER NOT NULL,
+    doc        TEXT    NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX records_account ON records (account_id);
+CREATE INDEX records_revision ON records (revision);
+
+CREATE TABLE listener_ports (
+    owner_id    TEXT    NOT NULL,
+    protocol    TEXT    NOT NULL,
+    port        INTEGER NOT NULL,
+    listener_id TEXT    NOT NULL,
+    PRIMARY KEY (owner_id, protocol, port)
+);
+CREATE INDEX listener_ports_listener ON listener_ports (listener_id);
+
+CREATE TABLE origin_addresses (
+    account_id TEXT    NOT NULL,
+    project_id INTEGER NOT NULL,
+    address    TEXT    NOT NULL,
+    origin_id  TEXT    NOT NULL,
+    PRIMARY KEY (account_id, project_id, address)
+);
+CREATE INDEX origin_addresses_origin ON origin_addresses (origin_id);
