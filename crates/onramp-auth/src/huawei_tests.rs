@@ -133,7 +133,14 @@ fn authorization_header() {
 fn sdk_dates() {
     assert_eq!(parse_sdk_date("20240101T000000Z"), Some(1_704_067_200));
     assert_eq!(parse_sdk_date("19700101T000001Z"), Some(1));
-    for bad in ["", "20240101T000000", "2024-01-01T00:00:00Z", "20241301T000000Z", "20240101T250000Z", "20240101T000000Z "] {
+    for bad in [
+        "",
+        "20240101T000000",
+        "2024-01-01T00:00:00Z",
+        "20241301T000000Z",
+        "20240101T250000Z",
+        "20240101T000000Z ",
+    ] {
         assert_eq!(parse_sdk_date(bad), None, "{bad:?}");
     }
 }

@@ -104,7 +104,10 @@ fn segments(key: &str) -> Result<Vec<Seg<'_>>, ParamError> {
         }
         let numeric = i > 0 && part.bytes().all(|b| b.is_ascii_digit());
         out.push(if numeric {
-            Seg::Index(part.parse().map_err(|_| ParamError::BadIndex(shorten(key)))?)
+            Seg::Index(
+                part.parse()
+                    .map_err(|_| ParamError::BadIndex(shorten(key)))?,
+            )
         } else {
             Seg::Name(part)
         });
@@ -113,7 +116,13 @@ fn segments(key: &str) -> Result<Vec<Seg<'_>>, ParamError> {
 }
 
 /// Insert `value` at `segs[at..]` below `node`.
-fn insert(node: &mut Node, segs: &[Seg], at: usize, key: &str, value: &str) -> Result<(), ParamError> {
+fn insert(
+    node: &mut Node,
+    segs: &[Seg],
+    at: usize,
+    key: &str,
+    value: &str,
+) -> Result<(), ParamError> {
     let (Some(seg), next) = (segs.get(at), segs.get(at + 1).copied()) else {
         return Err(ParamError::InvalidKey(shorten(key)));
     };

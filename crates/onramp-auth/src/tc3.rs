@@ -6,6 +6,8 @@ use crate::crypto::{hmac_sha256, sha256_hex};
 use crate::header::{self, Fields};
 use crate::AuthError;
 
+pub use crate::crypto::verify_hex;
+
 /// Algorithm name used in the header and the string to sign.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
@@ -144,7 +146,11 @@ pub fn sign(secret_key: &str, r: &Tc3Request) -> String {
 
 /// Check that the header's scope matches the request: the date must be the
 /// UTC date of `timestamp` and the service must equal `service`.
-pub fn check_scope(auth: &Tc3Authorization, timestamp: i64, service: &str) -> Result<(), AuthError> {
+pub fn check_scope(
+    auth: &Tc3Authorization,
+    timestamp: i64,
+    service: &str,
+) -> Result<(), AuthError> {
     let date = date_of(timestamp).ok_or(AuthError::BadTimestamp)?;
     if auth.date != date {
         return Err(AuthError::BadDate);

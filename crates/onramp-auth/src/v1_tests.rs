@@ -33,7 +33,12 @@ fn doc_params(with_method: bool) -> Vec<(String, String)> {
 
 #[test]
 fn generic_doc_sha256() {
-    let s = string_to_sign("GET", "cvm.api.qcloud.com", "/v2/index.php", &doc_params(true));
+    let s = string_to_sign(
+        "GET",
+        "cvm.api.qcloud.com",
+        "/v2/index.php",
+        &doc_params(true),
+    );
     assert_eq!(
         s,
         "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&Nonce=11886&Region=gz\
@@ -45,12 +50,22 @@ fn generic_doc_sha256() {
         sign(m, DOC_KEY, &s),
         "PSWUwVv4TfW2sQP1FT9KbbLjIZ9bmK8f1cL6fbpf3KI="
     );
-    assert!(verify(m, DOC_KEY, &s, "PSWUwVv4TfW2sQP1FT9KbbLjIZ9bmK8f1cL6fbpf3KI="));
+    assert!(verify(
+        m,
+        DOC_KEY,
+        &s,
+        "PSWUwVv4TfW2sQP1FT9KbbLjIZ9bmK8f1cL6fbpf3KI="
+    ));
 }
 
 #[test]
 fn generic_doc_sha1() {
-    let s = string_to_sign("get", "cvm.api.qcloud.com", "/v2/index.php", &doc_params(false));
+    let s = string_to_sign(
+        "get",
+        "cvm.api.qcloud.com",
+        "/v2/index.php",
+        &doc_params(false),
+    );
     assert!(!s.contains("SignatureMethod"));
     assert!(s.starts_with("GETcvm"));
     let m = V1Method::from_param(None);
@@ -98,7 +113,10 @@ fn sdk_unit_test_vectors() {
 
 #[test]
 fn method_selection() {
-    assert_eq!(V1Method::from_param(Some("HmacSHA256")), V1Method::HmacSha256);
+    assert_eq!(
+        V1Method::from_param(Some("HmacSHA256")),
+        V1Method::HmacSha256
+    );
     assert_eq!(V1Method::from_param(Some("hmacsha256")), V1Method::HmacSha1);
     assert_eq!(V1Method::from_param(Some("HmacSHA1")), V1Method::HmacSha1);
     assert_eq!(V1Method::from_param(Some("")), V1Method::HmacSha1);
@@ -108,7 +126,12 @@ fn method_selection() {
 
 #[test]
 fn underscore_and_at_rules() {
-    let p = owned(&[("b_c", "1"), ("a", "@file"), ("Signature", "x"), ("d", "a b&c")]);
+    let p = owned(&[
+        ("b_c", "1"),
+        ("a", "@file"),
+        ("Signature", "x"),
+        ("d", "a b&c"),
+    ]);
     assert_eq!(string_to_sign("POST", "h", "/", &p), "POSTh/?b.c=1&d=a b&c");
     assert_eq!(
         string_to_sign("GET", "h", "/", &p),
@@ -125,4 +148,19 @@ fn verify_rejects_wrong() {
     assert!(!verify(V1Method::HmacSha256, "k", s, &good));
     assert!(!verify(V1Method::HmacSha1, "k2", s, &good));
     assert!(!verify(V1Method::HmacSha1, "k", s, ""));
+}
+
+#[test]
+fn form_decoded_wire_body() {
+    // What the server sees on the wire (quote_plus encoding, `+` = space).
+    let body = "name=a+b%26c&Action=X&Signature=abc%2B%2F%3D&Nonce=1";
+    let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(
+        string_to_sign("POST", "127.0.0.1:18443", "/v2/index.php", &params),
+        "POST127.0.0.1:18443/v2/index.php?Action=X&Nonce=1&name=a b&c"
+    );
+    let sig = params.iter().find(|(k, _)| k == SIGNATURE_PARAM).unwrap();
+    assert_eq!(sig.1, "abc+/=");
 }

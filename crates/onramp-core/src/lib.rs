@@ -6,6 +6,7 @@
 //! store at start.
 #![forbid(unsafe_code)]
 
+pub mod health;
 pub mod ids;
 pub mod model;
 pub mod state;

@@ -1,0 +1,240 @@
+//! Tencent Cloud API 3.0 transport: decode, authenticate, rate-limit, dispatch, encode.
+//!
+//! Accepted shapes: TC3-HMAC-SHA256 over POST JSON or GET query (or POST form), and the older
+//! HmacSHA1/HmacSHA256 signature over GET query or POST form. Every answer is HTTP 200 with
+//! `Content-Type: application/json` exactly (the Python SDK compares the string).
+
+pub mod error;
+pub mod params;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, Method, StatusCode};
+use onramp_auth::{tc3, v1};
+use onramp_core::{ids, Account};
+use serde_json::{Map, Value};
+
+pub use error::{TcError, TcResult};
+pub use params::Params;
+
+use crate::{now_millis, now_secs, Api};
+
+/// Parameters every v1 request carries beside the action's own.
+const COMMON_V1: &[&str] = &[
+    "Action", "Version", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Region", "Token", "Language",
+    "RequestClient",
+];
+
+pub const GAAP_VERSION: &str = "2018-05-29";
+
+/// An authenticated API 3.0 request.
+pub struct Call {
+    pub action: String,
+    pub version: String,
+    pub params: Value,
+    pub account: Account,
+}
+
+/// What a handler sees.
+pub struct Ctx<'a> {
+    pub api: &'a Api,
+    pub account: Account,
+    pub request_id: String,
+    pub action: String,
+    /// Unix milliseconds at the start of the request.
+    pub now: i64,
+}
+
+pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let request_id = ids::uuid();
+    let (parts, body) = req.into_parts();
+    let result = match axum::body::to_bytes(body, api.cfg.max_body).await {
+        Ok(body) => process(&api, &parts, &body, &request_id).await,
+        Err(_) => Err(TcError::new(
+            "InvalidParameter",
+            format!("The request body is larger than {} bytes or could not be read.", api.cfg.max_body),
+        )),
+    };
+    if let Err(e) = &result {
+        tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
+    }
+    envelope(result, &request_id)
+}
+
+/// Encode a result in the API 3.0 envelope.
+pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Response {
+    let mut inner = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let mut m = Map::new();
+            m.insert("Error".into(), serde_json::json!({"Code": e.code, "Message": e.message}));
+            m
+        }
+    };
+    inner.insert("RequestId".into(), Value::String(request_id.to_string()));
+    let body = serde_json::to_vec(&serde_json::json!({ "Response": inner })).unwrap_or_default();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+async fn process(api: &Api, parts: &Parts, body: &Bytes, request_id: &str) -> TcResult<Map<String, Value>> {
+    if parts.method != Method::GET && parts.method != Method::POST {
+        return Err(TcError::new("UnsupportedProtocol", format!("HTTP method {} is not supported; use GET or POST.", parts.method)));
+    }
+    let call = if header_str(parts, "authorization").is_some() { decode_tc3(api, parts, body)? } else { decode_v1(api, parts, body)? };
+    if call.version != GAAP_VERSION {
+        return Err(TcError::new("NoSuchVersion", format!("The API version `{}` does not exist; gaap uses {GAAP_VERSION}.", call.version)));
+    }
+    if !crate::gaap::is_action(&call.action) {
+        return Err(TcError::new("InvalidAction", format!("The action `{}` does not exist.", call.action)));
+    }
+    if !api.allow(&call.account.id, &call.action) {
+        return Err(TcError::new(
+            "RequestLimitExceeded",
+            format!("The request rate of `{}` exceeds {} per second; retry later.", call.action, api.cfg.rate_limit),
+        ));
+    }
+    let ctx = Ctx { api, account: call.account, request_id: request_id.to_string(), action: call.action.clone(), now: now_millis() };
+    let span = tracing::debug_span!("api", dialect = "gaap", action = %call.action, request_id);
+    let _e = span.enter();
+    crate::gaap::dispatch(&ctx, &call.action, call.params).await
+}
+
+fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn host(parts: &Parts) -> &str {
+    header_str(parts, "host").unwrap_or("")
+}
+
+fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+}
+
+fn unflatten(pairs: &[(String, String)]) -> TcResult<Value> {
+    onramp_auth::params::unflatten(pairs).map_err(|e| TcError::invalid("parameters", e))
+}
+
+/// The account of an enabled key, or the documented auth failure.
+fn key_account(api: &Api, secret_id: &str, action: &str) -> TcResult<(String, Account)> {
+    let st = api.control.state();
+    let key = st.key(secret_id).ok_or_else(|| {
+        TcError::new("AuthFailure.SecretIdNotFound", format!("The SecretId `{secret_id}` does not exist or is disabled."))
+    })?;
+    if !key.allowed_actions.is_empty() && !key.allowed_actions.iter().any(|a| a == action) {
+        return Err(TcError::new("AuthFailure.UnauthorizedOperation", format!("This key is not authorized to call `{action}`.")));
+    }
+    let account = st
+        .accounts
+        .get(&key.account_id)
+        .cloned()
+        .ok_or_else(|| TcError::new("AuthFailure.SecretIdNotFound", "The key's account does not exist."))?;
+    Ok((key.secret_key.clone(), account))
+}
+
+fn check_timestamp(api: &Api, ts: i64) -> TcResult<()> {
+    if !onramp_auth::replay::timestamp_ok(ts, now_secs(), api.cfg.replay_window_secs) {
+        return Err(TcError::new(
+            "AuthFailure.SignatureExpire",
+            format!("The request timestamp {ts} is more than {} seconds away from the server time.", api.cfg.replay_window_secs),
+        ));
+    }
+    Ok(())
+}
+
+fn signature_failure() -> TcError {
+    TcError::new("AuthFailure.SignatureFailure", "The provided credentials could not be validated: the signature does not match.")
+}
+
+fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
+    let auth_header = header_str(parts, "authorization").unwrap_or("");
+    let auth = tc3::parse_authorization(auth_header)
+        .map_err(|e| TcError::new("AuthFailure.InvalidAuthorization", format!("The Authorization header is invalid: {e}.")))?;
+    let action = header_str(parts, "x-tc-action").ok_or_else(|| TcError::missing("X-TC-Action"))?.to_string();
+    let version = header_str(parts, "x-tc-version").ok_or_else(|| TcError::missing("X-TC-Version"))?.to_string();
+    let ts_text = header_str(parts, "x-tc-timestamp").ok_or_else(|| TcError::missing("X-TC-Timestamp"))?;
+    let ts: i64 = ts_text.parse().map_err(|_| TcError::invalid("X-TC-Timestamp", "must be unix seconds"))?;
+    let (secret_key, account) = key_account(api, &auth.secret_id, &action)?;
+    check_timestamp(api, ts)?;
+    tc3::check_scope(&auth, ts, &auth.service).map_err(|e| {
+        TcError::new("AuthFailure.InvalidAuthorization", format!("The credential scope does not match the timestamp: {e}."))
+    })?;
+    let mut headers = Vec::with_capacity(auth.signed_headers.len());
+    for name in &auth.signed_headers {
+        let v = parts.headers.get(name.as_str()).ok_or_else(signature_failure)?;
+        headers.push((name.clone(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+    }
+    let unsigned = header_str(parts, "x-tc-content-sha256") == Some("UNSIGNED-PAYLOAD");
+    let payload_hash = tc3::payload_hash(if unsigned { b"UNSIGNED-PAYLOAD" } else { body });
+    let raw_query = parts.uri.query().unwrap_or("");
+    let req = tc3::Tc3Request {
+        method: parts.method.as_str(),
+        canonical_uri: "/",
+        canonical_query: if parts.method == Method::GET { raw_query } else { "" },
+        headers: &headers,
+        payload_hash,
+        timestamp: ts,
+        service: &auth.service,
+    };
+    if !tc3::verify_hex(&tc3::sign(&secret_key, &req), &auth.signature) {
+        return Err(signature_failure());
+    }
+    let params = tc3_params(parts, body, raw_query)?;
+    Ok(Call { action, version, params, account })
+}
+
+fn tc3_params(parts: &Parts, body: &Bytes, raw_query: &str) -> TcResult<Value> {
+    if parts.method == Method::GET {
+        return unflatten(&query_pairs(raw_query));
+    }
+    let ct = header_str(parts, "content-type").unwrap_or("");
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        return unflatten(&query_pairs(&String::from_utf8_lossy(body)));
+    }
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Value::Object(Map::new()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(TcError::invalid("body", "the JSON body must be an object")),
+        Err(e) => Err(TcError::invalid("body", format!("the body is not valid JSON ({e})"))),
+    }
+}
+
+fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
+    let pairs = if parts.method == Method::GET {
+        query_pairs(parts.uri.query().unwrap_or(""))
+    } else {
+        query_pairs(&String::from_utf8_lossy(body))
+    };
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let signature = get("Signature").ok_or_else(|| {
+        TcError::new("AuthFailure.InvalidAuthorization", "The request has neither an Authorization header nor a Signature parameter.")
+    })?;
+    let secret_id = get("SecretId").ok_or_else(|| TcError::missing("SecretId"))?;
+    let action = get("Action").ok_or_else(|| TcError::missing("Action"))?.to_string();
+    let version = get("Version").ok_or_else(|| TcError::missing("Version"))?.to_string();
+    let ts: i64 = get("Timestamp").ok_or_else(|| TcError::missing("Timestamp"))?.parse().map_err(|_| TcError::invalid("Timestamp", "must be unix seconds"))?;
+    let nonce: u64 = get("Nonce").ok_or_else(|| TcError::missing("Nonce"))?.parse().map_err(|_| TcError::invalid("Nonce", "must be a positive integer"))?;
+    let (secret_key, account) = key_account(api, secret_id, &action)?;
+    check_timestamp(api, ts)?;
+    let method = v1::V1Method::from_param(get("SignatureMethod"));
+    let to_sign = v1::string_to_sign(parts.method.as_str(), host(parts), parts.uri.path(), &pairs);
+    if !v1::verify(method, &secret_key, &to_sign, signature) {
+        return Err(signature_failure());
+    }
+    api.check_nonce(secret_id, nonce, ts)
+        .map_err(|_| TcError::new("AuthFailure.SignatureExpire", "The Nonce was already used inside the replay window."))?;
+    let own: Vec<(String, String)> = pairs.iter().filter(|(k, _)| !COMMON_V1.contains(&k.as_str())).cloned().collect();
+    let params = unflatten(&own)?;
+    Ok(Call { action, version, params, account })
+}

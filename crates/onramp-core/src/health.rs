@@ -1,0 +1,31 @@
+//! Health as the data plane observes it, read by the API to report statuses.
+//!
+//! The edge implements `HealthSource`; the API asks it per binding. Without an edge (or before
+//! the first check) the answer is `None`, and the dialects report the documented "normal/initial"
+//! state rather than inventing results.
+
+/// What the edge knows of one binding (origin + port on a listener).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BindingHealth {
+    /// The binding can take traffic (at least one resolved address is up).
+    pub healthy: bool,
+    /// Resolved addresses that are down, as `ip:port`.
+    pub down: Vec<String>,
+    /// Last measured round-trip time of a health check, microseconds.
+    pub rtt_micros: Option<u64>,
+    /// The domain did not resolve.
+    pub resolve_failed: bool,
+}
+
+pub trait HealthSource: Send + Sync {
+    fn binding(&self, binding_id: &str) -> Option<BindingHealth>;
+}
+
+/// No edge attached: nothing is known.
+pub struct NoHealth;
+
+impl HealthSource for NoHealth {
+    fn binding(&self, _: &str) -> Option<BindingHealth> {
+        None
+    }
+}
