@@ -62,7 +62,10 @@ impl Control {
 
     /// Compute a batch from the current state and commit it. `f` returns the ops and a value
     /// for the caller; an empty batch commits nothing and returns the current revision.
-    pub async fn write<R, E>(&self, f: impl FnOnce(&State) -> Result<(Vec<Op>, R), E>) -> Result<(u64, R), WriteError<E>> {
+    pub async fn write<R, E>(
+        &self,
+        f: impl FnOnce(&State) -> Result<(Vec<Op>, R), E>,
+    ) -> Result<(u64, R), WriteError<E>> {
         let _w = self.writer.lock().await;
         let (ops, out) = {
             let s = self.state();
@@ -120,7 +123,10 @@ mod tests {
     use onramp_store_sqlite::SqliteStore;
 
     fn account(id: &str) -> Op {
-        Op::Put(Record::Account(Account { id: id.into(), ..Default::default() }))
+        Op::Put(Record::Account(Account {
+            id: id.into(),
+            ..Default::default()
+        }))
     }
 
     #[tokio::test]
@@ -128,7 +134,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
-        let (rev, n) = c.write(|s| Ok::<_, ()>((vec![account("a")], s.accounts.len()))).await.unwrap();
+        let (rev, n) = c
+            .write(|s| Ok::<_, ()>((vec![account("a")], s.accounts.len())))
+            .await
+            .unwrap();
         assert_eq!((rev, n), (1, 0));
         assert!(c.state().accounts.contains_key("a"));
         assert!(c.is_applied(1));
@@ -136,8 +145,14 @@ mod tests {
         assert!(matches!(r, Err(WriteError::Rejected("no"))));
 
         c.attach_edge();
-        let (rev, _) = c.write(|_| Ok::<_, ()>((vec![account("b")], ()))).await.unwrap();
-        assert!(!c.is_applied(rev), "with an edge attached, applied waits for it");
+        let (rev, _) = c
+            .write(|_| Ok::<_, ()>((vec![account("b")], ())))
+            .await
+            .unwrap();
+        assert!(
+            !c.is_applied(rev),
+            "with an edge attached, applied waits for it"
+        );
         c.set_applied(rev);
         assert!(c.is_applied(rev));
 

@@ -125,7 +125,11 @@ pub struct FrozenInfo {
 
 impl Default for FrozenInfo {
     fn default() -> Self {
-        Self { status: 0, effect: 1, scene: Vec::new() }
+        Self {
+            status: 0,
+            effect: 1,
+            scene: Vec::new(),
+        }
     }
 }
 
@@ -148,7 +152,9 @@ pub struct AcceleratorGroup {
     pub revision: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     #[default]

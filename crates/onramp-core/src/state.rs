@@ -31,7 +31,9 @@ pub struct State {
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
-    ix.entry(key.to_string()).or_default().insert(id.to_string());
+    ix.entry(key.to_string())
+        .or_default()
+        .insert(id.to_string());
 }
 
 fn index_remove(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -43,7 +45,10 @@ fn index_remove(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str)
     }
 }
 
-fn ids<'a>(ix: &'a HashMap<String, BTreeSet<String>>, key: &str) -> impl Iterator<Item = &'a String> {
+fn ids<'a>(
+    ix: &'a HashMap<String, BTreeSet<String>>,
+    key: &str,
+) -> impl Iterator<Item = &'a String> {
     ix.get(key).into_iter().flatten()
 }
 
@@ -167,7 +172,9 @@ impl State {
     }
 
     pub fn accelerator(&self, account: &str, id: &str) -> Option<&Accelerator> {
-        self.accelerators.get(id).filter(|a| a.account_id == account)
+        self.accelerators
+            .get(id)
+            .filter(|a| a.account_id == account)
     }
 
     pub fn group(&self, account: &str, id: &str) -> Option<&AcceleratorGroup> {
@@ -183,7 +190,9 @@ impl State {
     }
 
     pub fn endpoint_group(&self, account: &str, id: &str) -> Option<&EndpointGroup> {
-        self.endpoint_groups.get(id).filter(|e| e.account_id == account)
+        self.endpoint_groups
+            .get(id)
+            .filter(|e| e.account_id == account)
     }
 
     pub fn task(&self, account: &str, id: &str) -> Option<&Task> {
@@ -206,11 +215,17 @@ impl State {
     }
 
     /// Bindings that use an origin.
-    pub fn bindings_of_origin<'a>(&'a self, origin_id: &str) -> impl Iterator<Item = &'a Binding> + 'a {
+    pub fn bindings_of_origin<'a>(
+        &'a self,
+        origin_id: &str,
+    ) -> impl Iterator<Item = &'a Binding> + 'a {
         ids(&self.bindings_by_origin, origin_id).filter_map(|id| self.bindings.get(id))
     }
 
-    pub fn endpoint_groups_of<'a>(&'a self, listener_id: &str) -> impl Iterator<Item = &'a EndpointGroup> + 'a {
+    pub fn endpoint_groups_of<'a>(
+        &'a self,
+        listener_id: &str,
+    ) -> impl Iterator<Item = &'a EndpointGroup> + 'a {
         ids(&self.groups_by_listener, listener_id).filter_map(|id| self.endpoint_groups.get(id))
     }
 
@@ -220,13 +235,23 @@ impl State {
     }
 
     /// Listeners served by an accelerator: its own and its group's.
-    pub fn served_listeners<'a>(&'a self, acc: &'a Accelerator) -> impl Iterator<Item = &'a Listener> + 'a {
+    pub fn served_listeners<'a>(
+        &'a self,
+        acc: &'a Accelerator,
+    ) -> impl Iterator<Item = &'a Listener> + 'a {
         let group = acc.group_id.as_deref().map(|g| self.listeners_of(g));
-        self.listeners_of(&acc.id).chain(group.into_iter().flatten())
+        self.listeners_of(&acc.id)
+            .chain(group.into_iter().flatten())
     }
 
     /// The listener on `port`/`protocol` directly owned by `owner_id`, if any, other than `except`.
-    pub fn port_taken(&self, owner_id: &str, protocol: Protocol, range: &PortRange, except: Option<&str>) -> Option<&Listener> {
+    pub fn port_taken(
+        &self,
+        owner_id: &str,
+        protocol: Protocol,
+        range: &PortRange,
+        except: Option<&str>,
+    ) -> Option<&Listener> {
         self.listeners_of(owner_id).find(|l| {
             l.protocol == protocol
                 && Some(l.id.as_str()) != except
@@ -236,7 +261,8 @@ impl State {
 
     /// Whether any binding of the accelerator's (or group's) listeners exists.
     pub fn has_bindings(&self, owner_id: &str) -> bool {
-        self.listeners_of(owner_id).any(|l| self.bindings_of(&l.id).next().is_some())
+        self.listeners_of(owner_id)
+            .any(|l| self.bindings_of(&l.id).next().is_some())
     }
 
     /// The account's origin with this address in this project.

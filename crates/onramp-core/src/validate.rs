@@ -17,7 +17,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -26,7 +29,10 @@ pub type Check = Result<(), Invalid>;
 /// `lo <= v <= hi`.
 pub fn range(field: &str, v: i64, lo: i64, hi: i64) -> Check {
     if v < lo || v > hi {
-        return Err(Invalid::new(field, format!("must be between {lo} and {hi}, got {v}")));
+        return Err(Invalid::new(
+            field,
+            format!("must be between {lo} and {hi}, got {v}"),
+        ));
     }
     Ok(())
 }
@@ -35,7 +41,10 @@ pub fn range(field: &str, v: i64, lo: i64, hi: i64) -> Check {
 pub fn length(field: &str, s: &str, lo: usize, hi: usize) -> Check {
     let n = s.chars().count();
     if n < lo || n > hi {
-        return Err(Invalid::new(field, format!("length must be between {lo} and {hi} characters, got {n}")));
+        return Err(Invalid::new(
+            field,
+            format!("length must be between {lo} and {hi} characters, got {n}"),
+        ));
     }
     Ok(())
 }
@@ -53,7 +62,10 @@ pub fn health_timing(interval_field: &str, timeout_field: &str, h: &HealthCheck)
     if h.timeout_secs >= h.interval_secs {
         return Err(Invalid::new(
             timeout_field,
-            format!("must be less than {interval_field} ({} >= {})", h.timeout_secs, h.interval_secs),
+            format!(
+                "must be less than {interval_field} ({} >= {})",
+                h.timeout_secs, h.interval_secs
+            ),
         ));
     }
     Ok(())
@@ -70,9 +82,16 @@ pub fn is_domain(s: &str) -> bool {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     }) && s.contains('.')
-        && !s.rsplit('.').next().unwrap_or("").bytes().all(|b| b.is_ascii_digit())
+        && !s
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .bytes()
+            .all(|b| b.is_ascii_digit())
 }
 
 /// Classify and normalise an origin address: an IP (canonical text) or a lower-case domain.
@@ -82,16 +101,25 @@ pub fn origin_address(field: &str, s: &str) -> Result<(String, OriginKind), Inva
         return Ok((ip.to_string(), OriginKind::Ip));
     }
     if is_domain(t) {
-        return Ok((t.trim_end_matches('.').to_ascii_lowercase(), OriginKind::Domain));
+        return Ok((
+            t.trim_end_matches('.').to_ascii_lowercase(),
+            OriginKind::Domain,
+        ));
     }
-    Err(Invalid::new(field, format!("'{s}' is neither an IP address nor a domain name")))
+    Err(Invalid::new(
+        field,
+        format!("'{s}' is neither an IP address nor a domain name"),
+    ))
 }
 
 /// Decode a hex payload (`0a0B..`), whitespace ignored.
 pub fn hex_payload(field: &str, s: &str) -> Result<Vec<u8>, Invalid> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if digits.len() % 2 != 0 {
-        return Err(Invalid::new(field, "hex payload has an odd number of digits"));
+        return Err(Invalid::new(
+            field,
+            "hex payload has an odd number of digits",
+        ));
     }
     digits
         .chunks(2)
@@ -124,8 +152,17 @@ mod tests {
 
     #[test]
     fn health_timing_needs_timeout_below_interval() {
-        let mut h = HealthCheck { interval_secs: 5, timeout_secs: 5, ..Default::default() };
-        assert_eq!(health_timing("DelayLoop", "ConnectTimeout", &h).unwrap_err().field, "ConnectTimeout");
+        let mut h = HealthCheck {
+            interval_secs: 5,
+            timeout_secs: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            health_timing("DelayLoop", "ConnectTimeout", &h)
+                .unwrap_err()
+                .field,
+            "ConnectTimeout"
+        );
         h.timeout_secs = 4;
         assert!(health_timing("DelayLoop", "ConnectTimeout", &h).is_ok());
         h.interval_secs = 301;
@@ -134,9 +171,15 @@ mod tests {
 
     #[test]
     fn origin_addresses() {
-        assert_eq!(origin_address("ip", "127.0.0.2").unwrap(), ("127.0.0.2".into(), OriginKind::Ip));
+        assert_eq!(
+            origin_address("ip", "127.0.0.2").unwrap(),
+            ("127.0.0.2".into(), OriginKind::Ip)
+        );
         assert_eq!(origin_address("ip", "::1").unwrap().1, OriginKind::Ip);
-        assert_eq!(origin_address("ip", "WWW.Example.com.").unwrap(), ("www.example.com".into(), OriginKind::Domain));
+        assert_eq!(
+            origin_address("ip", "WWW.Example.com.").unwrap(),
+            ("www.example.com".into(), OriginKind::Domain)
+        );
         assert!(origin_address("ip", "not a host").is_err());
         assert!(origin_address("ip", "999.1.1.1").is_err());
         assert!(origin_address("ip", "-bad.com").is_err());

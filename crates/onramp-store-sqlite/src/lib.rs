@@ -51,9 +51,16 @@ impl SqliteStore {
     }
 
     async fn with_options(opts: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(backend)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(backend)?;
         MIGRATOR.run(&pool).await.map_err(backend)?;
-        Ok(Self { pool, writer: Mutex::new(()) })
+        Ok(Self {
+            pool,
+            writer: Mutex::new(()),
+        })
     }
 
     pub async fn close(&self) {
@@ -62,7 +69,10 @@ impl SqliteStore {
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> {
-    sqlx::query(sql).execute(&mut *conn).await.map_err(backend)?;
+    sqlx::query(sql)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -70,13 +80,21 @@ fn is_unique(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-async fn clear_indices(conn: &mut SqliteConnection, kind: Kind, id: &str) -> Result<(), StoreError> {
+async fn clear_indices(
+    conn: &mut SqliteConnection,
+    kind: Kind,
+    id: &str,
+) -> Result<(), StoreError> {
     let sql = match kind {
         Kind::Listener => "DELETE FROM listener_ports WHERE listener_id = ?",
         Kind::Origin => "DELETE FROM origin_addresses WHERE origin_id = ?",
         _ => return Ok(()),
     };
-    sqlx::query(sql).bind(id).execute(&mut *conn).await.map_err(backend)?;
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -161,7 +179,10 @@ async fn apply_op(conn: &mut SqliteConnection, op: &Op, rev: u64) -> Result<(), 
 }
 
 async fn commit_in(conn: &mut SqliteConnection, ops: &[Op]) -> Result<u64, StoreError> {
-    let row = sqlx::query("SELECT value FROM meta WHERE key = 'revision'").fetch_one(&mut *conn).await.map_err(backend)?;
+    let row = sqlx::query("SELECT value FROM meta WHERE key = 'revision'")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
     let rev = row.get::<i64, _>(0) as u64 + 1;
     for op in ops {
         apply_op(conn, op, rev).await?;
@@ -199,7 +220,10 @@ impl Store for SqliteStore {
                 })?;
                 records.push(rec);
             }
-            Ok(Loaded { revision: rev as u64, records })
+            Ok(Loaded {
+                revision: rev as u64,
+                records,
+            })
         }
         .await;
         exec(&mut conn, "COMMIT").await?;
@@ -207,7 +231,10 @@ impl Store for SqliteStore {
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'revision'").fetch_one(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'revision'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 
@@ -241,7 +268,9 @@ mod tests {
     #[tokio::test]
     async fn conformance() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("onramp.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("onramp.db"))
+            .await
+            .unwrap();
         onramp_store::conformance::run_all(&store).await;
     }
 

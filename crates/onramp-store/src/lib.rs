@@ -17,8 +17,16 @@ use onramp_core::{Op, Protocol, Record};
 /// What a uniqueness violation collided with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Constraint {
-    ListenerPort { owner_id: String, protocol: Protocol, port: u16 },
-    OriginAddress { account_id: String, project_id: i64, address: String },
+    ListenerPort {
+        owner_id: String,
+        protocol: Protocol,
+        port: u16,
+    },
+    OriginAddress {
+        account_id: String,
+        project_id: i64,
+        address: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +34,11 @@ pub enum StoreError {
     #[error("uniqueness violated: {0:?}")]
     Conflict(Constraint),
     #[error("stored record {kind}/{id} cannot be read: {reason}")]
-    Corrupt { kind: String, id: String, reason: String },
+    Corrupt {
+        kind: String,
+        id: String,
+        reason: String,
+    },
     #[error("store backend: {0}")]
     Backend(String),
 }

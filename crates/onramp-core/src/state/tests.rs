@@ -24,20 +24,44 @@ fn binding(id: &str, listener: &str, origin: &str) -> Record {
 #[test]
 fn apply_maintains_indices_and_revisions() {
     let mut s = State::default();
-    s.apply(1, &[Op::Put(listener("l1", "p1", 80)), Op::Put(listener("l2", "p1", 81))]);
-    s.apply(2, &[Op::Put(binding("b1", "l1", "o1")), Op::Put(binding("b2", "l1", "o2"))]);
+    s.apply(
+        1,
+        &[
+            Op::Put(listener("l1", "p1", 80)),
+            Op::Put(listener("l2", "p1", 81)),
+        ],
+    );
+    s.apply(
+        2,
+        &[
+            Op::Put(binding("b1", "l1", "o1")),
+            Op::Put(binding("b2", "l1", "o2")),
+        ],
+    );
     assert_eq!(s.revision, 2);
     assert_eq!(s.listeners_of("p1").count(), 2);
     assert_eq!(s.bindings_of("l1").count(), 2);
     assert_eq!(s.listeners["l1"].revision, 1);
     assert_eq!(s.bindings["b1"].revision, 2);
     assert!(s.has_bindings("p1"));
-    assert!(s.port_taken("p1", Protocol::Tcp, &PortRange::single(81), None).is_some());
-    assert!(s.port_taken("p1", Protocol::Tcp, &PortRange::single(81), Some("l2")).is_none());
-    assert!(s.port_taken("p1", Protocol::Udp, &PortRange::single(81), None).is_none());
+    assert!(s
+        .port_taken("p1", Protocol::Tcp, &PortRange::single(81), None)
+        .is_some());
+    assert!(s
+        .port_taken("p1", Protocol::Tcp, &PortRange::single(81), Some("l2"))
+        .is_none());
+    assert!(s
+        .port_taken("p1", Protocol::Udp, &PortRange::single(81), None)
+        .is_none());
 
     // Moving a binding to another listener re-indexes it.
-    s.apply(3, &[Op::Put(binding("b2", "l2", "o2")), Op::Delete(Kind::Listener, "l1".into())]);
+    s.apply(
+        3,
+        &[
+            Op::Put(binding("b2", "l2", "o2")),
+            Op::Delete(Kind::Listener, "l1".into()),
+        ],
+    );
     assert_eq!(s.bindings_of("l1").count(), 1);
     assert_eq!(s.bindings_of("l2").count(), 1);
     assert_eq!(s.listeners_of("p1").count(), 1);

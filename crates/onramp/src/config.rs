@@ -1,0 +1,202 @@
+//! `onramp serve` configuration: flags, `ONRAMP_*` environment, a TOML file, defaults.
+//!
+//! Precedence is written once, in `ServeConfig::resolve`: flag > environment > file > default
+//! (clap already puts flags above the environment).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Directory for the SQLite store and credentials.json [default: ./onramp-data]
+    #[arg(long, env = "ONRAMP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the cloud-API endpoint (all dialects) [default: 127.0.0.1:7080]
+    #[arg(long, env = "ONRAMP_API_LISTEN")]
+    pub api_listen: Option<String>,
+    /// Address of the admin endpoint (/metrics, /healthz, /readyz) [default: 127.0.0.1:7081]
+    #[arg(long, env = "ONRAMP_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+    /// Store URL: sqlite://PATH or postgres://… [default: sqlite://DATA_DIR/onramp.db]
+    #[arg(long, env = "ONRAMP_STORE")]
+    pub store: Option<String>,
+    /// Region of the local edge [default: local]
+    #[arg(long, env = "ONRAMP_REGION")]
+    pub region: Option<String>,
+    /// IP address the local edge opens listeners on [default: 0.0.0.0]
+    #[arg(long, env = "ONRAMP_BIND_ADDRESS")]
+    pub bind_address: Option<String>,
+    /// TOML file with the same keys (snake_case); flags and environment win over it
+    #[arg(long, env = "ONRAMP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// PEM certificate chain: serve the API over TLS (needs --tls-key)
+    #[arg(long, env = "ONRAMP_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "ONRAMP_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// API requests per second per action per account; 0 = unlimited [default: 20]
+    #[arg(long, env = "ONRAMP_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+    /// Largest accepted API request body in bytes [default: 1048576]
+    #[arg(long, env = "ONRAMP_MAX_BODY")]
+    pub max_body: Option<usize>,
+}
+
+/// The same keys in a file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    api_listen: Option<String>,
+    admin_listen: Option<String>,
+    store: Option<String>,
+    region: Option<String>,
+    bind_address: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    rate_limit: Option<u32>,
+    max_body: Option<usize>,
+}
+
+/// Validated, immutable configuration of `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub api_listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub store: String,
+    pub region: String,
+    pub bind_address: IpAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub rate_limit: u32,
+    pub max_body: usize,
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+}
+
+fn addr(name: &str, s: &str) -> anyhow::Result<SocketAddr> {
+    s.parse()
+        .with_context(|| format!("--{name} '{s}' is not an address like 127.0.0.1:7080"))
+}
+
+impl ServeConfig {
+    pub fn resolve(a: ServeArgs) -> anyhow::Result<Self> {
+        let f = match &a.config {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = a
+            .data_dir
+            .or(f.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./onramp-data"));
+        let api_listen = addr(
+            "api-listen",
+            &a.api_listen
+                .or(f.api_listen)
+                .unwrap_or_else(|| "127.0.0.1:7080".into()),
+        )?;
+        let admin_listen = addr(
+            "admin-listen",
+            &a.admin_listen
+                .or(f.admin_listen)
+                .unwrap_or_else(|| "127.0.0.1:7081".into()),
+        )?;
+        let store = a
+            .store
+            .or(f.store)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("onramp.db").display()));
+        let region = a.region.or(f.region).unwrap_or_else(|| "local".into());
+        if region.is_empty()
+            || region.len() > 64
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            bail!("--region '{region}' must be 1-64 letters, digits, '-' or '_'");
+        }
+        let bind_text = a
+            .bind_address
+            .or(f.bind_address)
+            .unwrap_or_else(|| "0.0.0.0".into());
+        let bind_address = bind_text
+            .parse()
+            .with_context(|| format!("--bind-address '{bind_text}' is not an IP address"))?;
+        let tls = match (a.tls_cert.or(f.tls_cert), a.tls_key.or(f.tls_key)) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => bail!("--tls-cert and --tls-key must be given together"),
+        };
+        Ok(Self {
+            data_dir,
+            api_listen,
+            admin_listen,
+            store,
+            region,
+            bind_address,
+            tls,
+            rate_limit: a.rate_limit.or(f.rate_limit).unwrap_or(20),
+            max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_flag_over_file_over_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "region = \"eu-1\"\nrate_limit = 5\napi_listen = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            rate_limit: Some(7),
+            ..Default::default()
+        };
+        let c = ServeConfig::resolve(args).unwrap();
+        assert_eq!(c.region, "eu-1");
+        assert_eq!(c.rate_limit, 7);
+        assert_eq!(c.api_listen.port(), 9000);
+        assert_eq!(c.admin_listen.port(), 7081);
+        assert!(c.store.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "regoin = 1").unwrap();
+        let e = ServeConfig::resolve(ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("not valid"), "{e:#}");
+        let e = ServeConfig::resolve(ServeArgs {
+            api_listen: Some("nope".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("api-listen"));
+        let e = ServeConfig::resolve(ServeArgs {
+            tls_cert: Some("a".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("together"));
+    }
+}

@@ -1,0 +1,164 @@
+//! `onramp serve`: open the store, load the control plane, create the root key on first start,
+//! and serve the API (plain or TLS) until SIGTERM/SIGINT, then shut down gracefully.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::routing::get;
+use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use onramp_api::{Api, ApiConfig, Region};
+use onramp_control::Control;
+use onramp_core::health::NoHealth;
+use onramp_store::Store;
+use onramp_store_sqlite::SqliteStore;
+
+use crate::bootstrap;
+use crate::config::{ServeArgs, ServeConfig};
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = ServeConfig::resolve(args)?;
+    prepare_data_dir(&cfg.data_dir)?;
+    let api_socket = bind(cfg.api_listen, "API")?;
+    let admin_socket = bind(cfg.admin_listen, "admin")?;
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(load_tls(cert, key).await?),
+        None => None,
+    };
+    let store = open_store(&cfg.store).await?;
+    let control = Control::open(store).await.context("loading the store")?;
+    if bootstrap::ensure_root(&control, &cfg.data_dir, onramp_api::now_millis()).await? {
+        println!(
+            "onramp: created the root account; its key is in {}",
+            cfg.data_dir.join("credentials.json").display()
+        );
+    }
+    let api_cfg = ApiConfig {
+        rate_limit: cfg.rate_limit,
+        max_body: cfg.max_body,
+        regions: vec![Region {
+            id: cfg.region.clone(),
+            name: cfg.region.clone(),
+        }],
+        bind_address: cfg.bind_address.to_string(),
+        ..ApiConfig::default()
+    };
+    let api = Api::new(control, Arc::new(NoHealth), api_cfg);
+    let handle = Handle::new();
+    let admin_handle = Handle::new();
+    tokio::spawn(shutdown_on_signal(vec![
+        handle.clone(),
+        admin_handle.clone(),
+    ]));
+    tokio::spawn(serve_admin(admin_socket, admin_handle));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "onramp: API listening on {scheme}://{} (region {}, store {})",
+        cfg.api_listen,
+        cfg.region,
+        store_kind(&cfg.store)
+    );
+    let app = onramp_api::router(api).into_make_service();
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(api_socket, tls)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(api_socket)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    }
+    .context("serving the API")?;
+    println!("onramp: stopped");
+    Ok(())
+}
+
+fn store_kind(url: &str) -> &str {
+    url.split(':').next().unwrap_or("")
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    let probe = dir.join(".onramp-write-test");
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("data directory {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    let l = TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen for the {what} on {addr} (is the port in use?)"))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot load TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let s = SqliteStore::open_url(url)
+            .await
+            .with_context(|| format!("cannot open store {url}"))?;
+        return Ok(Arc::new(s));
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("the PostgreSQL store is not available in this build yet; use sqlite://PATH");
+    }
+    bail!("--store '{url}' must start with sqlite:// or postgres://")
+}
+
+async fn shutdown_on_signal(handles: Vec<Handle>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+    for h in handles {
+        h.graceful_shutdown(Some(Duration::from_secs(10)));
+    }
+}
+
+async fn serve_admin(socket: TcpListener, handle: Handle) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }));
+    if let Err(e) = axum_server::from_tcp(socket)
+        .handle(handle)
+        .serve(app.into_make_service())
+        .await
+    {
+        tracing::error!(error = %e, "admin endpoint failed");
+    }
+}
