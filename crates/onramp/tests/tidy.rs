@@ -1,0 +1,76 @@
+//! Tidy checks: architecture invariants that must hold for the whole source tree.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn crate_dirs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("crates")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    v.sort();
+    v
+}
+
+fn manifest(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("Cargo.toml")).unwrap()
+}
+
+#[test]
+fn only_store_crates_use_sqlx() {
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("onramp-store-") {
+            continue;
+        }
+        let m = manifest(&dir);
+        let deps = m.split("[dev-dependencies]").next().unwrap_or("");
+        assert!(!deps.contains("sqlx"), "{name} must not depend on sqlx: only store crates contain SQL");
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(!text.contains("sqlx::"), "{} uses sqlx", f.display());
+        }
+    }
+}
+
+#[test]
+fn every_crate_forbids_unsafe_and_documents_modules() {
+    for dir in crate_dirs() {
+        let lib = ["src/lib.rs", "src/main.rs"].iter().map(|f| dir.join(f)).find(|p| p.exists()).unwrap();
+        let text = std::fs::read_to_string(&lib).unwrap();
+        assert!(text.contains("#![forbid(unsafe_code)]"), "{} must forbid unsafe code", lib.display());
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let is_test = f.file_name().is_some_and(|n| n.to_string_lossy().contains("tests"));
+            assert!(is_test || text.starts_with("//!"), "{} needs a //! module doc", f.display());
+        }
+    }
+}
+
+#[test]
+fn only_the_binary_picks_a_store_backend() {
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        if name == "onramp" || name.starts_with("onramp-store-") {
+            continue;
+        }
+        let m = manifest(&dir);
+        let deps = m.split("[dev-dependencies]").next().unwrap_or("");
+        assert!(!deps.contains("onramp-store-sqlite") && !deps.contains("onramp-store-postgres"), "{name} must not depend on a store backend");
+    }
+}
