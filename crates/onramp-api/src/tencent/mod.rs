@@ -38,6 +38,8 @@ pub struct Call {
     pub version: String,
     pub params: Value,
     pub account: Account,
+    /// The service named in a TC3 credential scope.
+    pub service: Option<String>,
 }
 
 /// What a handler sees.
@@ -90,6 +92,12 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes, request_id: &str) -> Tc
         return Err(TcError::new("UnsupportedProtocol", format!("HTTP method {} is not supported; use GET or POST.", parts.method)));
     }
     let call = if header_str(parts, "authorization").is_some() { decode_tc3(api, parts, body)? } else { decode_v1(api, parts, body)? };
+    if call.service.as_deref().is_some_and(|s| s != "gaap") {
+        return Err(TcError::new(
+            "AuthFailure.InvalidAuthorization",
+            format!("The credential scope names the service `{}`; this endpoint serves gaap.", call.service.unwrap_or_default()),
+        ));
+    }
     if call.version != GAAP_VERSION {
         return Err(TcError::new("NoSuchVersion", format!("The API version `{}` does not exist; gaap uses {GAAP_VERSION}.", call.version)));
     }
@@ -189,7 +197,7 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         return Err(signature_failure());
     }
     let params = tc3_params(parts, body, raw_query)?;
-    Ok(Call { action, version, params, account })
+    Ok(Call { action, version, params, account, service: Some(auth.service) })
 }
 
 fn tc3_params(parts: &Parts, body: &Bytes, raw_query: &str) -> TcResult<Value> {
@@ -236,5 +244,5 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         .map_err(|_| TcError::new("AuthFailure.SignatureExpire", "The Nonce was already used inside the replay window."))?;
     let own: Vec<(String, String)> = pairs.iter().filter(|(k, _)| !COMMON_V1.contains(&k.as_str())).cloned().collect();
     let params = unflatten(&own)?;
-    Ok(Call { action, version, params, account })
+    Ok(Call { action, version, params, account, service: None })
 }

@@ -59,7 +59,6 @@ impl Params {
     fn to_str(&self, k: &str, v: &Value) -> TcResult<String> {
         match v {
             Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
             other => Err(TcError::invalid(&self.name(k), format!("must be a string, got {}", kind(other)))),
         }
     }
@@ -168,7 +167,7 @@ mod tests {
         assert_eq!(p.i64_req("A").unwrap(), 20);
         assert_eq!(p.i64_req("B").unwrap(), 5);
         assert_eq!(p.ints("L").unwrap(), vec![1, 2]);
-        assert_eq!(p.str_req("B").unwrap(), "5");
+        assert_eq!(p.str_req("B").unwrap_err().code, "InvalidParameter");
     }
 
     #[test]
