@@ -55,7 +55,10 @@ impl Default for ApiConfig {
             rate_limit: 20,
             max_body: 1 << 20,
             replay_window_secs: 300,
-            regions: vec![Region { id: "local".into(), name: "local".into() }],
+            regions: vec![Region {
+                id: "local".into(),
+                name: "local".into(),
+            }],
             bind_address: "0.0.0.0".into(),
         }
     }
@@ -86,13 +89,24 @@ impl Api {
     /// Whether `account` may call `action` now (token bucket per account and action).
     pub fn allow(&self, account: &str, action: &str) -> bool {
         let now = self.started.elapsed().as_nanos() as u64;
-        self.limiter.lock().unwrap_or_else(|p| p.into_inner()).check(account, action, now)
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(account, action, now)
     }
 
     /// Record a v1/v2 nonce; an error if it was already used inside the window or is stale.
-    pub fn check_nonce(&self, secret_id: &str, nonce: u64, timestamp: i64) -> Result<(), onramp_auth::replay::ReplayError> {
+    pub fn check_nonce(
+        &self,
+        secret_id: &str,
+        nonce: u64,
+        timestamp: i64,
+    ) -> Result<(), onramp_auth::replay::ReplayError> {
         let now = now_secs();
-        self.nonces.lock().unwrap_or_else(|p| p.into_inner()).check(secret_id, nonce, timestamp, now)
+        self.nonces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(secret_id, nonce, timestamp, now)
     }
 
     pub fn region(&self, id: &str) -> Option<&Region> {
@@ -107,7 +121,10 @@ pub fn now_secs() -> i64 {
 
 /// Unix milliseconds now.
 pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// All dialects on one router.

@@ -673,6 +673,8 @@ impl Record {
 }
 
 /// One write in an atomic batch.
+// Batches are short-lived and mostly puts; boxing every record would cost more than it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Put(Record),

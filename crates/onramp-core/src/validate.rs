@@ -115,7 +115,7 @@ pub fn origin_address(field: &str, s: &str) -> Result<(String, OriginKind), Inva
 /// Decode a hex payload (`0a0B..`), whitespace ignored.
 pub fn hex_payload(field: &str, s: &str) -> Result<Vec<u8>, Invalid> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Invalid::new(
             field,
             "hex payload has an odd number of digits",

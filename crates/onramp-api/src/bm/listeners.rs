@@ -44,8 +44,13 @@ pub fn describe_bm_listeners(ctx: &BmCtx<'_>) -> BmResult {
     if st.accelerator(&ctx.account.id, lb).is_none() && st.group(&ctx.account.id, lb).is_none() {
         return Err(BmError::no_lb(lb));
     }
-    let mut items: Vec<&Listener> = st.listeners_of(lb).filter(|l| wanted.is_empty() || wanted.contains(&l.id)).collect();
-    items.sort_by(|a, b| (a.first_port(), a.protocol, &a.id).cmp(&(b.first_port(), b.protocol, &b.id)));
+    let mut items: Vec<&Listener> = st
+        .listeners_of(lb)
+        .filter(|l| wanted.is_empty() || wanted.contains(&l.id))
+        .collect();
+    items.sort_by(|a, b| {
+        (a.first_port(), a.protocol, &a.id).cmp(&(b.first_port(), b.protocol, &b.id))
+    });
     let set: Vec<Value> = items.iter().map(|l| view(ctx, l)).collect();
     let mut m = serde_json::Map::new();
     m.insert("totalCount".into(), json!(set.len()));

@@ -30,7 +30,11 @@ pub struct BmError {
 
 impl BmError {
     pub fn new(code: i64, desc: &'static str, message: impl Into<String>) -> Self {
-        Self { code, desc, message: message.into() }
+        Self {
+            code,
+            desc,
+            message: message.into(),
+        }
     }
     /// Parameter error (module code 9003).
     pub fn param(message: impl std::fmt::Display) -> Self {
@@ -41,7 +45,11 @@ impl BmError {
     }
     /// The load balancer does not exist (module code 11041).
     pub fn no_lb(id: &str) -> Self {
-        Self::new(5000, "InvalidParameter.CCDBLBNotExist", format!("(11041)the load balancer {id} does not exist"))
+        Self::new(
+            5000,
+            "InvalidParameter.CCDBLBNotExist",
+            format!("(11041)the load balancer {id} does not exist"),
+        )
     }
 }
 
@@ -56,10 +64,15 @@ pub struct BmCtx<'a> {
 
 impl BmCtx<'_> {
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
     pub fn req(&self, k: &str) -> Result<&str, BmError> {
-        self.get(k).filter(|v| !v.is_empty()).ok_or_else(|| BmError::missing(k))
+        self.get(k)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| BmError::missing(k))
     }
     /// Values of `name.N` in index order (any base, sparse allowed).
     pub fn list(&self, name: &str) -> Vec<String> {
@@ -67,7 +80,11 @@ impl BmCtx<'_> {
         let mut items: Vec<(u64, String)> = self
             .params
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(&prefix).and_then(|i| i.parse().ok()).map(|i| (i, v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&prefix)
+                    .and_then(|i| i.parse().ok())
+                    .map(|i| (i, v.clone()))
+            })
             .collect();
         items.sort();
         items.into_iter().map(|(_, v)| v).collect()
@@ -75,13 +92,27 @@ impl BmCtx<'_> {
 }
 
 /// Parameters every v2 request carries beside the action's own.
-const COMMON: &[&str] = &["Action", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token", "RequestClient", "Version"];
+const COMMON: &[&str] = &[
+    "Action",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Token",
+    "RequestClient",
+    "Version",
+];
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let result = match axum::body::to_bytes(body, api.cfg.max_body).await {
         Ok(body) => process(&api, &parts, &body).await,
-        Err(_) => Err(BmError::param(format!("the request body is larger than {} bytes", api.cfg.max_body))),
+        Err(_) => Err(BmError::param(format!(
+            "the request body is larger than {} bytes",
+            api.cfg.max_body
+        ))),
     };
     let mut out = match result {
         Ok(m) => {
@@ -113,14 +144,33 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
     let raw = match parts.method {
         Method::GET => parts.uri.query().unwrap_or("").to_string(),
         Method::POST => String::from_utf8_lossy(body).into_owned(),
-        _ => return Err(BmError::new(4600, "UnsupportedProtocol", format!("HTTP method {} is not supported", parts.method))),
+        _ => {
+            return Err(BmError::new(
+                4600,
+                "UnsupportedProtocol",
+                format!("HTTP method {} is not supported", parts.method),
+            ))
+        }
     };
-    let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
     let account = authenticate(api, parts, &params)?;
-    let ctx = BmCtx { api, account, params };
+    let ctx = BmCtx {
+        api,
+        account,
+        params,
+    };
     let action = ctx.req("Action")?.to_string();
     if !api.allow(&ctx.account.id, &action) {
-        return Err(BmError::new(4400, "RequestLimitExceeded", format!("the request rate of {action} exceeds {} per second", api.cfg.rate_limit)));
+        return Err(BmError::new(
+            4400,
+            "RequestLimitExceeded",
+            format!(
+                "the request rate of {action} exceeds {} per second",
+                api.cfg.rate_limit
+            ),
+        ));
     }
     let own = |allowed: &[&str]| check_params(&ctx, allowed);
     match action.as_str() {
@@ -128,7 +178,11 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
             own(&["loadBalancerId", "listenerIds"])?;
             listeners::describe_bm_listeners(&ctx)
         }
-        _ => Err(BmError::new(6100, "InvalidAction", format!("the action {action} is not supported"))),
+        _ => Err(BmError::new(
+            6100,
+            "InvalidAction",
+            format!("the action {action} is not supported"),
+        )),
     }
 }
 
@@ -148,24 +202,55 @@ fn authenticate(api: &Api, parts: &Parts, params: &[(String, String)]) -> Result
     let auth_fail = |m: &str| BmError::new(4100, "AuthFailure", m.to_string());
     let signature = get("Signature").ok_or_else(|| BmError::missing("Signature"))?;
     let secret_id = get("SecretId").ok_or_else(|| BmError::missing("SecretId"))?;
-    let ts: i64 = get("Timestamp").and_then(|t| t.parse().ok()).ok_or_else(|| BmError::param("Timestamp must be unix seconds"))?;
-    let nonce: u64 = get("Nonce").and_then(|t| t.parse().ok()).ok_or_else(|| BmError::param("Nonce must be a positive integer"))?;
+    let ts: i64 = get("Timestamp")
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| BmError::param("Timestamp must be unix seconds"))?;
+    let nonce: u64 = get("Nonce")
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| BmError::param("Nonce must be a positive integer"))?;
     let (secret_key, account) = {
         let st = api.control.state();
-        let key = st.key(secret_id).ok_or_else(|| BmError::new(4104, "AuthFailure.SecretIdNotFound", "SecretId does not exist"))?;
-        let account = st.accounts.get(&key.account_id).cloned().ok_or_else(|| BmError::new(4104, "AuthFailure.SecretIdNotFound", "SecretId does not exist"))?;
+        let key = st.key(secret_id).ok_or_else(|| {
+            BmError::new(
+                4104,
+                "AuthFailure.SecretIdNotFound",
+                "SecretId does not exist",
+            )
+        })?;
+        let account = st.accounts.get(&key.account_id).cloned().ok_or_else(|| {
+            BmError::new(
+                4104,
+                "AuthFailure.SecretIdNotFound",
+                "SecretId does not exist",
+            )
+        })?;
         (key.secret_key.clone(), account)
     };
     if (now_secs() - ts).abs() > api.cfg.replay_window_secs {
-        return Err(BmError::new(4500, "AuthFailure.SignatureExpire", "the Timestamp is outside the replay window"));
+        return Err(BmError::new(
+            4500,
+            "AuthFailure.SignatureExpire",
+            "the Timestamp is outside the replay window",
+        ));
     }
-    let host = parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     let to_sign = v1::string_to_sign(parts.method.as_str(), host, parts.uri.path(), params);
     let method = v1::V1Method::from_param(get("SignatureMethod"));
     if !v1::verify(method, &secret_key, &to_sign, signature) {
-        return Err(auth_fail("Authentication failed: the signature does not match"));
+        return Err(auth_fail(
+            "Authentication failed: the signature does not match",
+        ));
     }
-    api.check_nonce(secret_id, nonce, ts)
-        .map_err(|_| BmError::new(4500, "AuthFailure.SignatureExpire", "replay: this Nonce was already used inside the window"))?;
+    api.check_nonce(secret_id, nonce, ts).map_err(|_| {
+        BmError::new(
+            4500,
+            "AuthFailure.SignatureExpire",
+            "replay: this Nonce was already used inside the window",
+        )
+    })?;
     Ok(account)
 }

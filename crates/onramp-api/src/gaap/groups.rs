@@ -1,33 +1,364 @@
-//! Proxy-group actions (GAAP `lg-…`).
+//! Proxy-group actions (GAAP `lg-…`): a group is a set of proxies in distinct access regions
+//! sharing one origin region and the group's listeners.
+//!
+//! Creating a group with `AccessRegionSet` creates its proxies in the same write; deleting with
+//! `Force=1` removes its listeners and its proxies with theirs; open/close switch the group and
+//! every member.
 
-use serde_json::{Map, Value};
+use onramp_core::{ids, AcceleratorChange, AcceleratorGroup, Kind, Op, Record, State, Tag};
+use serde_json::{json, Map, Value};
 
+use super::proxies::{fresh_id, new_proxy, rules, status_sets, switched};
+use crate::gaap::{commit, obj, page, tags_match, views};
 use crate::tencent::{Ctx, Params, TcError, TcResult};
+use crate::{Api, Region};
 
-pub async fn create_proxy_group(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "CreateProxyGroup is not implemented yet."))
+/// One item of `AccessRegionSet`.
+struct Access {
+    region: String,
+    bandwidth: u64,
+    concurrent: u64,
+    network_type: String,
 }
 
-pub async fn describe_proxy_group_list(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DescribeProxyGroupList is not implemented yet."))
+fn access_set(api: &Api, p: &Params) -> TcResult<Vec<Access>> {
+    let items = p.objects(
+        "AccessRegionSet",
+        &["AccessRegion", "Bandwidth", "Concurrent", "NetworkType"],
+    )?;
+    let mut out: Vec<Access> = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        let field = |k: &str| format!("AccessRegionSet.{i}.{k}");
+        let region =
+            rules::access_region(api, &field("AccessRegion"), &it.nonempty("AccessRegion")?)?;
+        if out.iter().any(|a| a.region == region) {
+            return Err(TcError::value(
+                &field("AccessRegion"),
+                format!("access region '{region}' is listed twice"),
+            ));
+        }
+        out.push(Access {
+            region,
+            bandwidth: rules::bandwidth(&field("Bandwidth"), it.i64_req("Bandwidth")?)?,
+            concurrent: rules::concurrent(&field("Concurrent"), it.i64_req("Concurrent")?)?,
+            network_type: it
+                .one_of("NetworkType", &["normal", "cn2"])?
+                .unwrap_or_else(|| "normal".into()),
+        });
+    }
+    Ok(out)
 }
 
-pub async fn describe_proxy_group_details(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DescribeProxyGroupDetails is not implemented yet."))
+/// A validated CreateProxyGroup request.
+struct NewGroup {
+    project_id: i64,
+    name: String,
+    origin_region: String,
+    tags: Vec<Tag>,
+    access: Vec<Access>,
+    ip_version: String,
+    package_type: String,
 }
 
-pub async fn modify_proxy_group_attribute(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "ModifyProxyGroupAttribute is not implemented yet."))
+impl NewGroup {
+    fn parse(api: &Api, p: &Params) -> TcResult<Self> {
+        let project_id =
+            rules::project(p, "ProjectId")?.ok_or_else(|| TcError::missing("ProjectId"))?;
+        let name = rules::name(p, "GroupName", 30)?;
+        let origin_region =
+            rules::dest_region(api, "RealServerRegion", &p.nonempty("RealServerRegion")?)?;
+        let tags = crate::gaap::tags(p, 50)?;
+        let access = access_set(api, p)?;
+        p.flag("Http3Supported")?;
+        Ok(Self {
+            project_id,
+            name,
+            origin_region,
+            tags,
+            access,
+            ip_version: p
+                .one_of("IPAddressVersion", rules::IP_VERSIONS)?
+                .unwrap_or_else(|| "IPv4".into()),
+            package_type: p
+                .one_of("PackageType", &["Thunder", "Accelerator"])?
+                .unwrap_or_else(|| "Thunder".into()),
+        })
+    }
+
+    /// The group record and its proxies, one per access region, named `<GroupName>-<region>`.
+    fn ops(&self, ctx: &Ctx<'_>, st: &State) -> (Vec<Op>, String) {
+        let g = AcceleratorGroup {
+            id: fresh_id(ids::GROUP, |id| st.groups.contains_key(id)),
+            account_id: ctx.account.id.clone(),
+            name: self.name.clone(),
+            project_id: self.project_id,
+            origin_region: self.origin_region.clone(),
+            tags: self.tags.clone(),
+            enabled: true,
+            ip_version: self.ip_version.clone(),
+            package_type: self.package_type.clone(),
+            change: AcceleratorChange::Create,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            revision: 0,
+        };
+        let mut ops = Vec::with_capacity(self.access.len() + 1);
+        for a in &self.access {
+            let base = new_proxy(ctx, st);
+            ops.push(Op::Put(Record::Accelerator(onramp_core::Accelerator {
+                name: format!("{}-{}", self.name, a.region),
+                project_id: self.project_id,
+                access_region: a.region.clone(),
+                origin_region: self.origin_region.clone(),
+                bandwidth_mbps: a.bandwidth,
+                concurrent: a.concurrent,
+                group_id: Some(g.id.clone()),
+                tags: self.tags.clone(),
+                ip_version: self.ip_version.clone(),
+                network_type: a.network_type.clone(),
+                package_type: self.package_type.clone(),
+                ..base
+            })));
+        }
+        let id = g.id.clone();
+        ops.insert(0, Op::Put(Record::Group(g)));
+        (ops, id)
+    }
 }
 
-pub async fn delete_proxy_group(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DeleteProxyGroup is not implemented yet."))
+pub async fn create_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let req = NewGroup::parse(ctx.api, &p)?;
+    let (_, id) = commit(ctx, |st| Ok(req.ops(ctx, st))).await?;
+    Ok(obj(vec![("GroupId", json!(id))]))
 }
 
-pub async fn open_proxy_group(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "OpenProxyGroup is not implemented yet."))
+/// RegionDetail of a region, or a bare one named by its ID if the region left the configuration.
+fn region_info(api: &Api, id: &str) -> Value {
+    match api.region(id) {
+        Some(r) => views::region_detail(r),
+        None => views::region_detail(&Region {
+            id: id.to_string(),
+            name: id.to_string(),
+        }),
+    }
 }
 
-pub async fn close_proxy_group(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "CloseProxyGroup is not implemented yet."))
+fn group_info(api: &Api, g: &AcceleratorGroup) -> Value {
+    json!({
+        "GroupId": g.id,
+        "Domain": Value::Null,
+        "GroupName": g.name,
+        "ProjectId": g.project_id,
+        "RealServerRegionInfo": region_info(api, &g.origin_region),
+        "Status": views::group_status(api, g),
+        "TagSet": views::tags(&g.tags),
+        "Version": "2.0",
+        "CreateTime": g.created_at / 1000,
+        "ProxyType": 0,
+        "Http3Supported": 0,
+        "FeatureBitmap": 1,
+    })
 }
+
+/// ProxyGroupDetail `Status`: 0 running (or closed: no code of its own), 1 creating, 12 changing.
+fn detail_status(api: &Api, g: &AcceleratorGroup) -> i64 {
+    match views::group_status(api, g) {
+        "CREATING" => 1,
+        "CHANGING" => 12,
+        _ => 0,
+    }
+}
+
+fn group_detail(ctx: &Ctx<'_>, st: &State, g: &AcceleratorGroup) -> Value {
+    json!({
+        "CreateTime": g.created_at / 1000,
+        "ProjectId": g.project_id,
+        "ProxyNum": st.members_of(&g.id).count(),
+        "Status": detail_status(ctx.api, g),
+        "OwnerUin": ctx.account.uin,
+        "CreateUin": ctx.account.uin,
+        "GroupName": g.name,
+        "DnsDefaultIp": ctx.api.cfg.bind_address,
+        "Domain": Value::Null,
+        "RealServerRegionInfo": region_info(ctx.api, &g.origin_region),
+        "IsOldGroup": false,
+        "GroupId": g.id,
+        "TagSet": views::tags(&g.tags),
+        "PolicyId": "",
+        "Version": "2.0",
+        "ClientIPMethod": [0, 1],
+        "IPAddressVersion": g.ip_version,
+        "PackageType": g.package_type,
+        "Http3Supported": 0,
+        "FeatureBitmap": 1,
+        "IsSupportTLSChoice": 0,
+    })
+}
+
+fn filter_hit(f: &rules::Filter, g: &AcceleratorGroup) -> bool {
+    let have = match f.name.as_str() {
+        "RealServerRegion" => &g.origin_region,
+        "PackageType" => &g.package_type,
+        _ => return false,
+    };
+    f.values.iter().any(|v| v == have)
+}
+
+pub async fn describe_proxy_group_list(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let (offset, limit) = p.page(100)?;
+    let project = p.i64_req("ProjectId")?;
+    if project < -1 {
+        return Err(TcError::value(
+            "ProjectId",
+            format!("must be -1 (all projects) or a project ID, got {project}"),
+        ));
+    }
+    let filters = rules::filters(&p, &["RealServerRegion", "PackageType"], 10)?;
+    let tags = crate::gaap::tags(&p, 5)?;
+    let (total, list) = {
+        let st = ctx.api.control.state();
+        let mut found: Vec<&AcceleratorGroup> = st
+            .groups
+            .values()
+            .filter(|g| {
+                g.account_id == ctx.account.id && (project == -1 || g.project_id == project)
+            })
+            .filter(|g| filters.iter().all(|f| filter_hit(f, g)) && tags_match(&g.tags, &tags))
+            .collect();
+        // Newest first, like DescribeProxies.
+        found.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        let (total, items) = page(found, offset, limit);
+        (
+            total,
+            items
+                .into_iter()
+                .map(|g| group_info(ctx.api, g))
+                .collect::<Vec<_>>(),
+        )
+    };
+    Ok(obj(vec![
+        ("TotalCount", json!(total)),
+        ("ProxyGroupList", Value::Array(list)),
+    ]))
+}
+
+pub async fn describe_proxy_group_details(
+    ctx: &Ctx<'_>,
+    p: Params,
+) -> TcResult<Map<String, Value>> {
+    let id = p.nonempty("GroupId")?;
+    let st = ctx.api.control.state();
+    let g = rules::group(&st, &ctx.account.id, &id)?;
+    Ok(obj(vec![("ProxyGroupDetail", group_detail(ctx, &st, g))]))
+}
+
+pub async fn modify_proxy_group_attribute(
+    ctx: &Ctx<'_>,
+    p: Params,
+) -> TcResult<Map<String, Value>> {
+    let id = p.nonempty("GroupId")?;
+    let name = if p.has("GroupName") {
+        Some(rules::name(&p, "GroupName", 30)?)
+    } else {
+        None
+    };
+    let project = rules::project(&p, "ProjectId")?;
+    commit(ctx, |st| {
+        let mut g = rules::group(st, &ctx.account.id, &id)?.clone();
+        if name.is_none() && project.is_none() {
+            return Ok((Vec::new(), ()));
+        }
+        g.name = name.clone().unwrap_or(g.name);
+        g.project_id = project.unwrap_or(g.project_id);
+        // A change the edges have not applied yet keeps being reported.
+        if ctx.api.control.is_applied(g.revision) {
+            g.change = AcceleratorChange::Config;
+        }
+        g.updated_at = ctx.now;
+        Ok((vec![Op::Put(Record::Group(g))], ()))
+    })
+    .await?;
+    Ok(Map::new())
+}
+
+pub async fn delete_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let id = p.nonempty("GroupId")?;
+    let force = p.flag("Force")?.unwrap_or(false);
+    commit(ctx, |st| {
+        let g = rules::group(st, &ctx.account.id, &id)?;
+        let members: Vec<&str> = st.members_of(&g.id).map(|a| a.id.as_str()).collect();
+        if !force && !members.is_empty() {
+            return Err(TcError::new(
+                "FailedOperation.DeleteProxyGroupProxyRemained",
+                format!("The group {id} still has {} proxies; destroy them first or set Force=1.", members.len()),
+            ));
+        }
+        if !force && st.has_bindings(&g.id) {
+            return Err(TcError::new(
+                "FailedOperation.RealServerAlreadyBound",
+                format!("The group {id} has listeners with bound real servers; unbind them or set Force=1."),
+            ));
+        }
+        let mut ops = Vec::new();
+        for m in members {
+            rules::drop_proxy(st, m, &mut ops);
+        }
+        rules::drop_listeners(st, &g.id, &mut ops);
+        ops.push(Op::Delete(Kind::Group, g.id.clone()));
+        Ok((ops, ()))
+    })
+    .await?;
+    Ok(Map::new())
+}
+
+pub async fn open_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    switch_group(ctx, p, true).await
+}
+
+pub async fn close_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    switch_group(ctx, p, false).await
+}
+
+/// Open or close a group and its members. A member (or the group itself) already in the wanted
+/// state is reported in `InvalidStatusInstanceSet` and left alone.
+async fn switch_group(ctx: &Ctx<'_>, p: Params, open: bool) -> TcResult<Map<String, Value>> {
+    let id = p.nonempty("GroupId")?;
+    let (_, invalid) = commit(ctx, |st| {
+        let g = rules::group(st, &ctx.account.id, &id)?;
+        let (mut ops, mut invalid) = (Vec::new(), Vec::new());
+        if g.enabled == open {
+            invalid.push(g.id.clone());
+        } else {
+            let change = if open {
+                AcceleratorChange::Open
+            } else {
+                AcceleratorChange::Close
+            };
+            let g = AcceleratorGroup {
+                enabled: open,
+                change,
+                updated_at: ctx.now,
+                ..g.clone()
+            };
+            ops.push(Op::Put(Record::Group(g)));
+        }
+        for a in st.members_of(&g.id) {
+            if a.enabled == open {
+                invalid.push(a.id.clone());
+            } else {
+                ops.push(Op::Put(Record::Accelerator(switched(ctx, a, open))));
+            }
+        }
+        Ok((ops, invalid))
+    })
+    .await?;
+    Ok(status_sets(invalid, Vec::new()))
+}
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;

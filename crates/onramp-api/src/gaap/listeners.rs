@@ -15,28 +15,47 @@ fn owner_of(ctx: &Ctx<'_>, st: &State, p: &Params) -> TcResult<(Owner, String)> 
         (Some(_), Some(_)) => Err(TcError::conflict("ProxyId", "GroupId")),
         (None, None) => Err(TcError::missing("ProxyId")),
         (Some(id), None) => {
-            let a = st.accelerator(&ctx.account.id, &id).ok_or_else(|| TcError::not_found("ProxyId", &id))?;
+            let a = st
+                .accelerator(&ctx.account.id, &id)
+                .ok_or_else(|| TcError::not_found("ProxyId", &id))?;
             if !a.enabled {
-                return Err(TcError::new("FailedOperation.ProxyStatusNotInRuning", format!("The proxy {id} is not running.")));
+                return Err(TcError::new(
+                    "FailedOperation.ProxyStatusNotInRuning",
+                    format!("The proxy {id} is not running."),
+                ));
             }
             Ok((Owner::Accelerator(id), a.access_region.clone()))
         }
         (None, Some(id)) => {
-            let g = st.group(&ctx.account.id, &id).ok_or_else(|| TcError::not_found("GroupId", &id))?;
+            let g = st
+                .group(&ctx.account.id, &id)
+                .ok_or_else(|| TcError::not_found("GroupId", &id))?;
             if !g.enabled {
-                return Err(TcError::new("FailedOperation.GroupStatusNotInRuning", format!("The proxy group {id} is not running.")));
+                return Err(TcError::new(
+                    "FailedOperation.GroupStatusNotInRuning",
+                    format!("The proxy group {id} is not running."),
+                ));
             }
-            let region = st.members_of(&id).next().map(|a| a.access_region.clone()).unwrap_or_default();
+            let region = st
+                .members_of(&id)
+                .next()
+                .map(|a| a.access_region.clone())
+                .unwrap_or_default();
             Ok((Owner::Group(id), region))
         }
     }
 }
 
 fn scheduler(p: &Params, kind: OriginKind) -> TcResult<Option<Scheduler>> {
-    let Some(s) = p.one_of("Scheduler", &["rr", "wrr", "lc", "lrtt"])? else { return Ok(None) };
+    let Some(s) = p.one_of("Scheduler", &["rr", "wrr", "lc", "lrtt"])? else {
+        return Ok(None);
+    };
     let s = Scheduler::parse(&s).unwrap_or_default();
     if kind == OriginKind::Domain && matches!(s, Scheduler::Wrr | Scheduler::Lrtt) {
-        return Err(TcError::value("Scheduler", "DOMAIN listeners support neither wrr nor lrtt"));
+        return Err(TcError::value(
+            "Scheduler",
+            "DOMAIN listeners support neither wrr nor lrtt",
+        ));
     }
     Ok(Some(s))
 }
@@ -62,7 +81,10 @@ fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
     validate::health_timing("DelayLoop", "ConnectTimeout", h)?;
     if let Some(v) = p.flag("FailoverSwitch")? {
         if v && l.origin_kind == OriginKind::Domain {
-            return Err(TcError::value("FailoverSwitch", "primary/backup mode is not allowed with RealServerType DOMAIN"));
+            return Err(TcError::value(
+                "FailoverSwitch",
+                "primary/backup mode is not allowed with RealServerType DOMAIN",
+            ));
         }
         l.failover = v;
     }
@@ -72,10 +94,18 @@ fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
 /// UDP probe parameters (CheckType, CheckPort, ContextType, SendContext, RecvContext).
 fn apply_udp_probe(p: &Params, h: &mut HealthCheck) -> TcResult<()> {
     if let Some(t) = p.one_of("CheckType", &["PORT", "PING"])? {
-        h.udp_check = if t == "PING" { UdpCheck::Ping } else { UdpCheck::Port };
+        h.udp_check = if t == "PING" {
+            UdpCheck::Ping
+        } else {
+            UdpCheck::Port
+        };
     }
     if let Some(port) = p.i64_opt("CheckPort")? {
-        h.port = if port == -1 { None } else { Some(validate::port("CheckPort", port)?) };
+        h.port = if port == -1 {
+            None
+        } else {
+            Some(validate::port("CheckPort", port)?)
+        };
     }
     p.one_of("ContextType", &["TEXT"])?;
     for (key, slot) in [("SendContext", &mut h.send), ("RecvContext", &mut h.expect)] {
@@ -86,7 +116,10 @@ fn apply_udp_probe(p: &Params, h: &mut HealthCheck) -> TcResult<()> {
     }
     let has_context = p.has("SendContext") || p.has("RecvContext") || p.has("ContextType");
     if has_context && h.udp_check == UdpCheck::Ping {
-        return Err(TcError::value("CheckType", "SendContext/RecvContext/ContextType are only used with CheckType PORT"));
+        return Err(TcError::value(
+            "CheckType",
+            "SendContext/RecvContext/ContextType are only used with CheckType PORT",
+        ));
     }
     h.custom = h.udp_check == UdpCheck::Port && !(h.send.is_empty() && h.expect.is_empty());
     Ok(())
@@ -105,9 +138,14 @@ fn ports(p: &Params) -> TcResult<Vec<u16>> {
     }
     let mut out: Vec<u16> = Vec::with_capacity(raw.len());
     for (i, v) in raw.into_iter().enumerate() {
-        let port = validate::port(&format!("Ports.{i}"), v).map_err(|e| TcError::new("InvalidParameterValue.InvalidListenerPort", e.to_string()))?;
+        let port = validate::port(&format!("Ports.{i}"), v).map_err(|e| {
+            TcError::new("InvalidParameterValue.InvalidListenerPort", e.to_string())
+        })?;
         if out.contains(&port) {
-            return Err(TcError::new("InvalidParameterValue.DuplicatedListenerPort", format!("The port {port} appears twice in Ports.")));
+            return Err(TcError::new(
+                "InvalidParameterValue.DuplicatedListenerPort",
+                format!("The port {port} appears twice in Ports."),
+            ));
         }
         out.push(port);
     }
@@ -120,12 +158,21 @@ fn origin_ports(p: &Params, owner: &Owner, n: usize) -> TcResult<Vec<Option<u16>
         return Ok(vec![None; n]);
     }
     if owner.group().is_none() {
-        return Err(TcError::value("RealServerPorts", "only proxy-group listeners take RealServerPorts"));
+        return Err(TcError::value(
+            "RealServerPorts",
+            "only proxy-group listeners take RealServerPorts",
+        ));
     }
     if raw.len() != n {
-        return Err(TcError::value("RealServerPorts", "must have as many items as Ports"));
+        return Err(TcError::value(
+            "RealServerPorts",
+            "must have as many items as Ports",
+        ));
     }
-    raw.into_iter().enumerate().map(|(i, v)| Ok(Some(validate::port(&format!("RealServerPorts.{i}"), v)?))).collect()
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, v)| Ok(Some(validate::port(&format!("RealServerPorts.{i}"), v)?)))
+        .collect()
 }
 
 /// The protocol's other owner that would take the same port: a group's members or a member's group.
@@ -134,9 +181,13 @@ fn port_clash(st: &State, owner: &Owner, protocol: Protocol, port: u16) -> Optio
     let mut owners: Vec<String> = vec![owner.id().to_string()];
     match owner {
         Owner::Group(g) => owners.extend(st.members_of(g).map(|a| a.id.clone())),
-        Owner::Accelerator(a) => owners.extend(st.accelerators.get(a).and_then(|a| a.group_id.clone())),
+        Owner::Accelerator(a) => {
+            owners.extend(st.accelerators.get(a).and_then(|a| a.group_id.clone()))
+        }
     }
-    owners.iter().find_map(|o| st.port_taken(o, protocol, &r, None).map(|l| l.id.clone()))
+    owners
+        .iter()
+        .find_map(|o| st.port_taken(o, protocol, &r, None).map(|l| l.id.clone()))
 }
 
 async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<String, Value>> {
@@ -158,7 +209,10 @@ async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
         protocol,
         scheduler: sched,
         origin_kind: kind,
-        health: HealthCheck { enabled: protocol == Protocol::Tcp, ..Default::default() },
+        health: HealthCheck {
+            enabled: protocol == Protocol::Tcp,
+            ..Default::default()
+        },
         created_at: ctx.now,
         updated_at: ctx.now,
         ..Default::default()
@@ -181,7 +235,10 @@ async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
             if let Some(other) = port_clash(st, &owner, protocol, *port) {
                 return Err(TcError::new(
                     "InvalidParameterValue.DuplicatedListenerPort",
-                    format!("The {} port {port} is already used by listener {other}.", protocol.upper()),
+                    format!(
+                        "The {} port {port} is already used by listener {other}.",
+                        protocol.upper()
+                    ),
                 ));
             }
             let l = Listener {
@@ -191,7 +248,9 @@ async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
                 origin_port,
                 ..template.clone()
             };
-            ops.push(Op::Put(Record::EndpointGroup(implicit_group(ctx, &l, &region))));
+            ops.push(Op::Put(Record::EndpointGroup(implicit_group(
+                ctx, &l, &region,
+            ))));
             ids.push(l.id.clone());
             ops.push(Op::Put(Record::Listener(l)));
         }
@@ -231,7 +290,12 @@ fn listener_gone(id: &str) -> TcError {
 }
 
 /// The listeners a Describe*Listeners call selects, before paging.
-fn select<'a>(ctx: &Ctx<'_>, st: &'a State, p: &Params, protocol: Protocol) -> TcResult<Vec<&'a Listener>> {
+fn select<'a>(
+    ctx: &Ctx<'_>,
+    st: &'a State,
+    p: &Params,
+    protocol: Protocol,
+) -> TcResult<Vec<&'a Listener>> {
     let proxy = p.str_opt("ProxyId")?;
     let group = p.str_opt("GroupId")?;
     let listener = p.str_opt("ListenerId")?;
@@ -245,17 +309,31 @@ fn select<'a>(ctx: &Ctx<'_>, st: &'a State, p: &Params, protocol: Protocol) -> T
     let owner = proxy.or(group);
     let mut items: Vec<&Listener> = match (&listener, &owner) {
         (Some(id), _) => {
-            let l = st.listener(&ctx.account.id, id).filter(|l| l.protocol == protocol).ok_or_else(|| listener_gone(id))?;
+            let l = st
+                .listener(&ctx.account.id, id)
+                .filter(|l| l.protocol == protocol)
+                .ok_or_else(|| listener_gone(id))?;
             if owner.as_deref().is_some_and(|o| o != l.owner.id()) {
                 return Err(listener_gone(id));
             }
             vec![l]
         }
         (None, Some(o)) => {
-            if st.accelerator(&ctx.account.id, o).is_none() && st.group(&ctx.account.id, o).is_none() {
-                return Err(TcError::not_found(if p.has("ProxyId") { "ProxyId" } else { "GroupId" }, o));
+            if st.accelerator(&ctx.account.id, o).is_none()
+                && st.group(&ctx.account.id, o).is_none()
+            {
+                return Err(TcError::not_found(
+                    if p.has("ProxyId") {
+                        "ProxyId"
+                    } else {
+                        "GroupId"
+                    },
+                    o,
+                ));
             }
-            st.listeners_of(o).filter(|l| l.protocol == protocol).collect()
+            st.listeners_of(o)
+                .filter(|l| l.protocol == protocol)
+                .collect()
         }
         (None, None) => return Err(TcError::missing("ProxyId")),
     };
@@ -264,7 +342,9 @@ fn select<'a>(ctx: &Ctx<'_>, st: &'a State, p: &Params, protocol: Protocol) -> T
     items.retain(|l| {
         name.as_deref().is_none_or(|n| l.name == n)
             && port.is_none_or(|pt| l.has_port(pt as u16))
-            && search.as_deref().is_none_or(|s| l.name.contains(s) || l.first_port().to_string().contains(s))
+            && search
+                .as_deref()
+                .is_none_or(|s| l.name.contains(s) || l.first_port().to_string().contains(s))
     });
     items.sort_by(|a, b| (a.first_port(), &a.id).cmp(&(b.first_port(), &b.id)));
     Ok(items)
@@ -279,7 +359,10 @@ fn describe(ctx: &Ctx<'_>, p: &Params, protocol: Protocol) -> TcResult<Map<Strin
         Protocol::Udp => views::udp_listener(ctx.api, &st, l),
     };
     let set: Vec<Value> = items.into_iter().map(view).collect();
-    Ok(obj(vec![("TotalCount", json!(total)), ("ListenerSet", json!(set))]))
+    Ok(obj(vec![
+        ("TotalCount", json!(total)),
+        ("ListenerSet", json!(set)),
+    ]))
 }
 
 pub async fn describe_tcp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
@@ -293,7 +376,9 @@ pub async fn describe_udp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Valu
 /// The listener named by ListenerId (checked against ProxyId/GroupId when given).
 fn owned_listener(ctx: &Ctx<'_>, st: &State, p: &Params) -> TcResult<Listener> {
     let id = p.nonempty("ListenerId")?;
-    let l = st.listener(&ctx.account.id, &id).ok_or_else(|| TcError::not_found("ListenerId", &id))?;
+    let l = st
+        .listener(&ctx.account.id, &id)
+        .ok_or_else(|| TcError::not_found("ListenerId", &id))?;
     match (p.str_opt("ProxyId")?, p.str_opt("GroupId")?) {
         (Some(_), Some(_)) => return Err(TcError::conflict("ProxyId", "GroupId")),
         (Some(o), None) | (None, Some(o)) if o != l.owner.id() => {
@@ -310,7 +395,11 @@ async fn modify(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
         if l.protocol != protocol {
             return Err(TcError::new(
                 "FailedOperation.InvalidListenerProtocol",
-                format!("The listener {} is a {} listener.", l.id, l.protocol.upper()),
+                format!(
+                    "The listener {} is a {} listener.",
+                    l.id,
+                    l.protocol.upper()
+                ),
             ));
         }
         if let Some(name) = p.str_opt("ListenerName")? {
@@ -342,8 +431,14 @@ pub async fn modify_udp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>
 
 /// Ops that delete a listener with its endpoint groups and bindings.
 pub fn delete_ops(st: &State, l: &Listener) -> Vec<Op> {
-    let mut ops: Vec<Op> = st.bindings_of(&l.id).map(|b| Op::Delete(Kind::Binding, b.id.clone())).collect();
-    ops.extend(st.endpoint_groups_of(&l.id).map(|e| Op::Delete(Kind::EndpointGroup, e.id.clone())));
+    let mut ops: Vec<Op> = st
+        .bindings_of(&l.id)
+        .map(|b| Op::Delete(Kind::Binding, b.id.clone()))
+        .collect();
+    ops.extend(
+        st.endpoint_groups_of(&l.id)
+            .map(|e| Op::Delete(Kind::EndpointGroup, e.id.clone())),
+    );
     ops.push(Op::Delete(Kind::Listener, l.id.clone()));
     ops
 }
@@ -362,12 +457,17 @@ pub async fn delete_listeners(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, 
         (a, b) => a.or(b),
     };
     let (_, (ok, failed, invalid)) = commit(ctx, |st| {
-        let (mut ok, mut failed, mut invalid, mut ops) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ok, mut failed, mut invalid, mut ops) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for id in &ids {
-            let l = st.listener(&ctx.account.id, id).filter(|l| owner.as_deref().is_none_or(|o| o == l.owner.id()));
+            let l = st
+                .listener(&ctx.account.id, id)
+                .filter(|l| owner.as_deref().is_none_or(|o| o == l.owner.id()));
             match l {
                 None => invalid.push(id.clone()),
-                Some(l) if !force && st.bindings_of(&l.id).next().is_some() => failed.push(id.clone()),
+                Some(l) if !force && st.bindings_of(&l.id).next().is_some() => {
+                    failed.push(id.clone())
+                }
                 Some(_) if ok.contains(id) => {}
                 Some(l) => {
                     ops.extend(delete_ops(st, l));

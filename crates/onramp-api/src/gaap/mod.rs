@@ -80,7 +80,10 @@ const TASK_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// Commit a batch computed from the current state. The request becomes a task whose status
 /// follows the edges' applied revision.
-pub async fn commit<R>(ctx: &Ctx<'_>, f: impl FnOnce(&State) -> TcResult<(Vec<Op>, R)>) -> TcResult<(u64, R)> {
+pub async fn commit<R>(
+    ctx: &Ctx<'_>,
+    f: impl FnOnce(&State) -> TcResult<(Vec<Op>, R)>,
+) -> TcResult<(u64, R)> {
     let result = ctx
         .api
         .control
@@ -94,7 +97,11 @@ pub async fn commit<R>(ctx: &Ctx<'_>, f: impl FnOnce(&State) -> TcResult<(Vec<Op
                     created_at: ctx.now,
                     ..Default::default()
                 })));
-                let expired = st.tasks.values().filter(|t| t.created_at < ctx.now - TASK_RETENTION_MS).take(16);
+                let expired = st
+                    .tasks
+                    .values()
+                    .filter(|t| t.created_at < ctx.now - TASK_RETENTION_MS)
+                    .take(16);
                 ops.extend(expired.map(|t| Op::Delete(Kind::Task, t.id.clone())));
             }
             Ok((ops, out))
@@ -102,12 +109,22 @@ pub async fn commit<R>(ctx: &Ctx<'_>, f: impl FnOnce(&State) -> TcResult<(Vec<Op
         .await;
     result.map_err(|e| match e {
         WriteError::Rejected(e) => e,
-        WriteError::Store(StoreError::Conflict(Constraint::ListenerPort { port, protocol, .. })) => TcError::new(
+        WriteError::Store(StoreError::Conflict(Constraint::ListenerPort {
+            port,
+            protocol,
+            ..
+        })) => TcError::new(
             "InvalidParameterValue.DuplicatedListenerPort",
-            format!("The {} port {port} is already used by another listener.", protocol.upper()),
+            format!(
+                "The {} port {port} is already used by another listener.",
+                protocol.upper()
+            ),
         ),
         WriteError::Store(StoreError::Conflict(Constraint::OriginAddress { address, .. })) => {
-            TcError::new("InvalidParameterValue.DuplicateRS", format!("The real server {address} already exists in this project."))
+            TcError::new(
+                "InvalidParameterValue.DuplicateRS",
+                format!("The real server {address} already exists in this project."),
+            )
         }
         WriteError::Store(e) => {
             tracing::error!(error = %e, "store write failed");

@@ -1,45 +1,341 @@
-//! Proxy actions (GAAP `link-…`).
+//! Proxy actions (GAAP `link-…`): create and clone (in `proxy_create.rs`), describe, rename,
+//! resize, open/close and destroy.
+//!
+//! Every lookup is scoped to the caller's account: another account's proxy reads as absent.
+//! Batch actions report per-ID outcomes in `InvalidStatusInstanceSet` /
+//! `OperationFailedInstanceSet`, always as lists.
 
-use serde_json::{Map, Value};
+#[path = "proxy_create.rs"]
+mod create;
+#[path = "proxy_rules.rs"]
+pub(super) mod rules;
 
+use std::cmp::Ordering;
+
+use onramp_core::{Accelerator, AcceleratorChange, Op, Record, Tag};
+use serde_json::{json, Map, Value};
+
+pub(super) use create::fresh_id;
+pub(super) use create::new_proxy;
+pub use create::{check_proxy_create, create_proxy};
+
+use crate::gaap::{commit, obj, page, tags_match, views};
 use crate::tencent::{Ctx, Params, TcError, TcResult};
 
-pub async fn create_proxy(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "CreateProxy is not implemented yet."))
+const FILTER_NAMES: &[&str] = &[
+    "ProjectId",
+    "AccessRegion",
+    "RealServerRegion",
+    "GroupId",
+    "IPAddressVersion",
+    "PackageType",
+];
+const ORDER_FIELDS: &[&str] = &[
+    "create_time",
+    "proxy_id",
+    "bandwidth",
+    "concurrent_connections",
+];
+
+/// What DescribeProxies selects and how it orders it.
+struct Query {
+    ids: Vec<String>,
+    filters: Vec<rules::Filter>,
+    tags: Vec<Tag>,
+    independent: Option<bool>,
+    order_field: String,
+    desc: bool,
 }
 
-pub async fn describe_proxies(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DescribeProxies is not implemented yet."))
+impl Query {
+    fn parse(p: &Params) -> TcResult<Self> {
+        let ids = rules::bounded_ids(crate::gaap::proxy_ids(p)?)?;
+        let filters = rules::filters(p, FILTER_NAMES, 10)?;
+        if !ids.is_empty() && !filters.is_empty() {
+            return Err(TcError::conflict(
+                if p.has("ProxyIds") {
+                    "ProxyIds"
+                } else {
+                    "InstanceIds"
+                },
+                "Filters",
+            ));
+        }
+        for (i, f) in filters
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name == "ProjectId")
+        {
+            if let Some(v) = f.values.iter().find(|v| v.trim().parse::<i64>().is_err()) {
+                return Err(TcError::value(
+                    &format!("Filters.{i}.Values"),
+                    format!("'{v}' is not a project ID"),
+                ));
+            }
+        }
+        Ok(Self {
+            ids,
+            filters,
+            tags: crate::gaap::tags(p, 5)?,
+            independent: p.flag("Independent")?,
+            desc: p
+                .one_of("Order", &["asc", "desc"])?
+                .is_none_or(|o| o == "desc"),
+            order_field: p
+                .one_of("OrderField", ORDER_FIELDS)?
+                .unwrap_or_else(|| "create_time".into()),
+        })
+    }
+
+    fn matches(&self, a: &Accelerator) -> bool {
+        (self.ids.is_empty() || self.ids.contains(&a.id))
+            && self.filters.iter().all(|f| filter_hit(f, a))
+            && tags_match(&a.tags, &self.tags)
+            && self
+                .independent
+                .is_none_or(|standalone| standalone == a.group_id.is_none())
+    }
+
+    fn sort(&self, v: &mut [&Accelerator]) {
+        v.sort_by(|a, b| {
+            let by: Ordering = match self.order_field.as_str() {
+                "bandwidth" => a.bandwidth_mbps.cmp(&b.bandwidth_mbps),
+                "concurrent_connections" => a.concurrent.cmp(&b.concurrent),
+                "proxy_id" => Ordering::Equal,
+                _ => a.created_at.cmp(&b.created_at),
+            };
+            by.then_with(|| a.id.cmp(&b.id))
+        });
+        if self.desc {
+            v.reverse();
+        }
+    }
 }
 
-pub async fn describe_proxy_detail(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DescribeProxyDetail is not implemented yet."))
+fn filter_hit(f: &rules::Filter, a: &Accelerator) -> bool {
+    let have = match f.name.as_str() {
+        "ProjectId" => {
+            return f
+                .values
+                .iter()
+                .any(|v| v.trim().parse::<i64>().ok() == Some(a.project_id))
+        }
+        "AccessRegion" => a.access_region.as_str(),
+        "RealServerRegion" => a.origin_region.as_str(),
+        "GroupId" => a.group_id.as_deref().unwrap_or(""),
+        "IPAddressVersion" => a.ip_version.as_str(),
+        "PackageType" => a.package_type.as_str(),
+        _ => return false,
+    };
+    f.values.iter().any(|v| v == have)
 }
 
-pub async fn describe_proxies_status(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DescribeProxiesStatus is not implemented yet."))
+pub async fn describe_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let q = Query::parse(&p)?;
+    let (offset, limit) = p.page(100)?;
+    let (total, set) = {
+        let st = ctx.api.control.state();
+        let mut found: Vec<&Accelerator> = st
+            .accelerators
+            .values()
+            .filter(|a| a.account_id == ctx.account.id && q.matches(a))
+            .collect();
+        q.sort(&mut found);
+        let (total, items) = page(found, offset, limit);
+        (
+            total,
+            items
+                .into_iter()
+                .map(|a| views::proxy_info(ctx.api, a))
+                .collect::<Vec<_>>(),
+        )
+    };
+    Ok(obj(vec![
+        ("TotalCount", json!(total)),
+        ("InstanceSet", Value::Array(set.clone())),
+        ("ProxySet", Value::Array(set)),
+    ]))
 }
 
-pub async fn modify_proxies_attribute(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "ModifyProxiesAttribute is not implemented yet."))
+pub async fn describe_proxy_detail(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let id = p.nonempty("ProxyId")?;
+    let st = ctx.api.control.state();
+    let a = rules::proxy(&st, &ctx.account.id, &id)?;
+    Ok(obj(vec![("ProxyDetail", views::proxy_info(ctx.api, a))]))
 }
 
-pub async fn modify_proxy_configuration(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "ModifyProxyConfiguration is not implemented yet."))
+pub async fn describe_proxies_status(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let ids = rules::required_ids(&p)?;
+    let st = ctx.api.control.state();
+    let set = ids
+        .iter()
+        .map(|id| {
+            let a = rules::proxy(&st, &ctx.account.id, id)?;
+            Ok(json!({"InstanceId": a.id, "Status": views::proxy_status(ctx.api, a)}))
+        })
+        .collect::<TcResult<Vec<Value>>>()?;
+    Ok(obj(vec![("InstanceStatusSet", Value::Array(set))]))
 }
 
-pub async fn open_proxies(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "OpenProxies is not implemented yet."))
+/// Record a rename or resize. A change the edges have not applied yet keeps being reported (a
+/// proxy renamed while CREATING is still CREATING).
+fn touch(ctx: &Ctx<'_>, a: &mut Accelerator) {
+    if ctx.api.control.is_applied(a.revision) {
+        a.change = AcceleratorChange::Config;
+    }
+    a.updated_at = ctx.now;
 }
 
-pub async fn close_proxies(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "CloseProxies is not implemented yet."))
+pub async fn modify_proxies_attribute(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let ids = rules::required_ids(&p)?;
+    let name = rules::name(&p, "ProxyName", 32)?;
+    rules::client_token(&p)?;
+    commit(ctx, |st| {
+        let mut ops = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let mut a = rules::proxy(st, &ctx.account.id, id)?.clone();
+            a.name = name.clone();
+            touch(ctx, &mut a);
+            ops.push(Op::Put(Record::Accelerator(a)));
+        }
+        Ok((ops, ()))
+    })
+    .await?;
+    Ok(Map::new())
 }
 
-pub async fn destroy_proxies(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "DestroyProxies is not implemented yet."))
+/// `ProxyId` or the legacy `InstanceId`: exactly one.
+fn one_proxy_id(p: &Params) -> TcResult<String> {
+    let new = p.str_opt("ProxyId")?.filter(|s| !s.is_empty());
+    let legacy = p.str_opt("InstanceId")?.filter(|s| !s.is_empty());
+    match (new, legacy) {
+        (Some(_), Some(_)) => Err(TcError::conflict("ProxyId", "InstanceId")),
+        (Some(id), None) | (None, Some(id)) => Ok(id),
+        (None, None) => Err(TcError::missing("ProxyId")),
+    }
 }
 
-pub async fn check_proxy_create(_ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {
-    Err(TcError::new("UnsupportedOperation", "CheckProxyCreate is not implemented yet."))
+pub async fn modify_proxy_configuration(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let id = one_proxy_id(&p)?;
+    let bandwidth = p
+        .i64_opt("Bandwidth")?
+        .map(|v| rules::bandwidth("Bandwidth", v))
+        .transpose()?;
+    let concurrent = p
+        .i64_opt("Concurrent")?
+        .map(|v| rules::concurrent("Concurrent", v))
+        .transpose()?;
+    if bandwidth.is_none() && concurrent.is_none() {
+        return Err(TcError::new(
+            "MissingParameter",
+            "At least one of `Bandwidth` and `Concurrent` is required.",
+        ));
+    }
+    let billing = p.int_in("BillingType", 0, 1)?;
+    rules::client_token(&p)?;
+    commit(ctx, |st| {
+        let mut a = rules::proxy(st, &ctx.account.id, &id)?.clone();
+        if !a.enabled {
+            return Err(TcError::new(
+                "FailedOperation.InstanceStatusNotInRuning",
+                format!("The proxy {id} is closed; open it before changing its configuration."),
+            ));
+        }
+        a.bandwidth_mbps = bandwidth.unwrap_or(a.bandwidth_mbps);
+        a.concurrent = concurrent.unwrap_or(a.concurrent);
+        a.billing_type = billing.unwrap_or(a.billing_type);
+        a.config_changed_at = Some(ctx.now);
+        touch(ctx, &mut a);
+        Ok((vec![Op::Put(Record::Accelerator(a))], ()))
+    })
+    .await?;
+    Ok(Map::new())
 }
+
+/// The two ID lists of batch actions.
+pub(super) fn status_sets(invalid: Vec<String>, failed: Vec<String>) -> Map<String, Value> {
+    obj(vec![
+        ("InvalidStatusInstanceSet", json!(invalid)),
+        ("OperationFailedInstanceSet", json!(failed)),
+    ])
+}
+
+pub async fn open_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    switch(ctx, p, true).await
+}
+
+pub async fn close_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    switch(ctx, p, false).await
+}
+
+/// Open or close proxies: one already in the wanted state is an invalid-status ID, an unknown one
+/// a failed ID; the others switch.
+async fn switch(ctx: &Ctx<'_>, p: Params, open: bool) -> TcResult<Map<String, Value>> {
+    let ids = rules::required_ids(&p)?;
+    rules::client_token(&p)?;
+    let (_, (invalid, failed)) = commit(ctx, |st| {
+        let (mut ops, mut invalid, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        for id in &ids {
+            match st.accelerator(&ctx.account.id, id) {
+                None => failed.push(id.clone()),
+                Some(a) if a.enabled == open => invalid.push(id.clone()),
+                Some(a) => ops.push(Op::Put(Record::Accelerator(switched(ctx, a, open)))),
+            }
+        }
+        Ok((ops, (invalid, failed)))
+    })
+    .await?;
+    Ok(status_sets(invalid, failed))
+}
+
+/// A copy of `a` opened or closed.
+pub(super) fn switched(ctx: &Ctx<'_>, a: &Accelerator, open: bool) -> Accelerator {
+    Accelerator {
+        enabled: open,
+        change: if open {
+            AcceleratorChange::Open
+        } else {
+            AcceleratorChange::Close
+        },
+        updated_at: ctx.now,
+        ..a.clone()
+    }
+}
+
+pub async fn destroy_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
+    let force = p
+        .int_in("Force", 0, 1)?
+        .ok_or_else(|| TcError::missing("Force"))?
+        == 1;
+    let ids = rules::required_ids(&p)?;
+    rules::client_token(&p)?;
+    let (_, invalid) = commit(ctx, |st| {
+        let (found, invalid): (Vec<&String>, Vec<&String>) =
+            ids.iter().partition(|id| st.accelerator(&ctx.account.id, id).is_some());
+        if !force {
+            if let Some(id) = found.iter().find(|id| st.has_bindings(id)) {
+                return Err(TcError::new(
+                    "FailedOperation.RealServerAlreadyBound",
+                    format!("The proxy {id} has listeners with bound real servers; unbind them or set Force=1."),
+                ));
+            }
+        }
+        let mut ops = Vec::new();
+        for id in found {
+            rules::drop_proxy(st, id, &mut ops);
+        }
+        Ok((ops, invalid.into_iter().cloned().collect::<Vec<_>>()))
+    })
+    .await?;
+    Ok(status_sets(invalid, Vec::new()))
+}
+
+#[cfg(test)]
+#[path = "proxy_ops_tests.rs"]
+mod ops_tests;
+#[cfg(test)]
+#[path = "proxy_test_env.rs"]
+pub(super) mod test_env;
+#[cfg(test)]
+#[path = "proxies_tests.rs"]
+mod tests;

@@ -9,7 +9,11 @@ use serde_json::{json, Value};
 use crate::{Api, Region};
 
 pub fn tags(t: &[Tag]) -> Value {
-    Value::Array(t.iter().map(|t| json!({"TagKey": t.key, "TagValue": t.value})).collect())
+    Value::Array(
+        t.iter()
+            .map(|t| json!({"TagKey": t.key, "TagValue": t.value}))
+            .collect(),
+    )
 }
 
 pub fn region_detail(r: &Region) -> Value {
@@ -27,7 +31,10 @@ pub fn region_detail(r: &Region) -> Value {
 fn region_or_named(api: &Api, id: &str) -> Value {
     match api.region(id) {
         Some(r) => region_detail(r),
-        None => region_detail(&Region { id: id.to_string(), name: id.to_string() }),
+        None => region_detail(&Region {
+            id: id.to_string(),
+            name: id.to_string(),
+        }),
     }
 }
 
@@ -136,12 +143,16 @@ pub fn bind_real_server(api: &Api, st: &State, l: &Listener, b: &Binding) -> Val
 }
 
 fn bound(api: &Api, st: &State, l: &Listener) -> Vec<Value> {
-    st.bindings_of(&l.id).map(|b| bind_real_server(api, st, l, b)).collect()
+    st.bindings_of(&l.id)
+        .map(|b| bind_real_server(api, st, l, b))
+        .collect()
 }
 
 /// TCP `BindStatus`: 1 normal, 0 abnormal (any bound origin abnormal).
 fn tcp_bind_status(api: &Api, st: &State, l: &Listener) -> u64 {
-    let abnormal = st.bindings_of(&l.id).any(|b| binding_health(api, l, b).0 != 0);
+    let abnormal = st
+        .bindings_of(&l.id)
+        .any(|b| binding_health(api, l, b).0 != 0);
     u64::from(!abnormal)
 }
 

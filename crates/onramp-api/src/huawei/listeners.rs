@@ -19,7 +19,11 @@ fn status(ctx: &HwCtx<'_>, l: &Listener) -> &'static str {
 }
 
 fn view(ctx: &HwCtx<'_>, l: &Listener) -> Value {
-    let affinity = if l.affinity == Affinity::SourceIp || l.session_persist_secs > 0 { "SOURCE_IP" } else { "NONE" };
+    let affinity = if l.affinity == Affinity::SourceIp || l.session_persist_secs > 0 {
+        "SOURCE_IP"
+    } else {
+        "NONE"
+    };
     json!({
         "id": l.id,
         "name": l.name,
@@ -39,7 +43,9 @@ fn view(ctx: &HwCtx<'_>, l: &Listener) -> Value {
 
 pub fn show(ctx: &HwCtx<'_>, id: &str) -> HwResult {
     let st = ctx.api.control.state();
-    let l = st.listener(&ctx.account.id, id).ok_or_else(|| HwError::not_found(&format!("listener {id}")))?;
+    let l = st
+        .listener(&ctx.account.id, id)
+        .ok_or_else(|| HwError::not_found(&format!("listener {id}")))?;
     Ok((StatusCode::OK, json!({ "listener": view(ctx, l) })))
 }
 
@@ -56,11 +62,18 @@ struct ListQuery {
 }
 
 fn parse_query(raw: &str) -> Result<ListQuery, HwError> {
-    let mut q = ListQuery { limit: 500, ..Default::default() };
+    let mut q = ListQuery {
+        limit: 500,
+        ..Default::default()
+    };
     for (k, v) in form_urlencoded::parse(raw.as_bytes()).into_owned() {
         match k.as_str() {
             "limit" => {
-                q.limit = v.parse().ok().filter(|n| (1..=2000).contains(n)).ok_or_else(|| HwError::invalid("limit", "must be 1-2000"))?
+                q.limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=2000).contains(n))
+                    .ok_or_else(|| HwError::invalid("limit", "must be 1-2000"))?
             }
             "marker" => q.marker = Some(v),
             "page_reverse" => {
@@ -73,12 +86,20 @@ fn parse_query(raw: &str) -> Result<ListQuery, HwError> {
             "id" => q.id = Some(v),
             "name" => q.name = Some(v),
             "status" if STATUSES.contains(&v.as_str()) => q.status = Some(v),
-            "status" => return Err(HwError::invalid("status", format!("must be one of {}", STATUSES.join(", ")))),
+            "status" => {
+                return Err(HwError::invalid(
+                    "status",
+                    format!("must be one of {}", STATUSES.join(", ")),
+                ))
+            }
             "accelerator_id" => q.accelerator_id = Some(v),
             _ => {}
         }
     }
-    if q.marker.as_deref().is_some_and(|m| m.is_empty() || m.len() > 36) {
+    if q.marker
+        .as_deref()
+        .is_some_and(|m| m.is_empty() || m.len() > 36)
+    {
         return Err(HwError::invalid("marker", "must be 1-36 characters"));
     }
     Ok(q)
@@ -91,7 +112,11 @@ fn matching<'a>(ctx: &HwCtx<'_>, st: &'a State, q: &ListQuery) -> Vec<&'a Listen
         .filter(|l| l.account_id == ctx.account.id)
         .filter(|l| q.id.as_deref().is_none_or(|v| l.id == v))
         .filter(|l| q.name.as_deref().is_none_or(|v| l.name == v))
-        .filter(|l| q.accelerator_id.as_deref().is_none_or(|v| l.owner.id() == v))
+        .filter(|l| {
+            q.accelerator_id
+                .as_deref()
+                .is_none_or(|v| l.owner.id() == v)
+        })
         .filter(|l| q.status.as_deref().is_none_or(|v| status(ctx, l) == v))
         .collect();
     items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -105,7 +130,9 @@ pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     let (start, end) = match q.marker.as_deref() {
         None => (0, items.len()),
         Some(m) => {
-            let i = items.iter().position(|l| l.id == m).ok_or_else(|| HwError::invalid("marker", format!("{m} is not a listener of this list")))?;
+            let i = items.iter().position(|l| l.id == m).ok_or_else(|| {
+                HwError::invalid("marker", format!("{m} is not a listener of this list"))
+            })?;
             if q.reverse {
                 (0, i)
             } else {
@@ -114,7 +141,11 @@ pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
         }
     };
     let window = &items[start..end];
-    let page: &[&Listener] = if q.reverse { &window[window.len().saturating_sub(q.limit)..] } else { &window[..window.len().min(q.limit)] };
+    let page: &[&Listener] = if q.reverse {
+        &window[window.len().saturating_sub(q.limit)..]
+    } else {
+        &window[..window.len().min(q.limit)]
+    };
     let more = window.len() > page.len();
     let next_marker = match (more, q.reverse) {
         (false, _) => Value::Null,
@@ -122,5 +153,8 @@ pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
         (true, true) => json!(page.first().map(|l| l.id.as_str())),
     };
     let listeners: Vec<Value> = page.iter().map(|l| view(ctx, l)).collect();
-    Ok((StatusCode::OK, json!({"listeners": listeners, "page_info": {"next_marker": next_marker, "current_count": listeners.len()}})))
+    Ok((
+        StatusCode::OK,
+        json!({"listeners": listeners, "page_info": {"next_marker": next_marker, "current_count": listeners.len()}}),
+    ))
 }

@@ -26,7 +26,16 @@ use crate::{now_millis, now_secs, Api};
 
 /// Parameters every v1 request carries beside the action's own.
 const COMMON_V1: &[&str] = &[
-    "Action", "Version", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Region", "Token", "Language",
+    "Action",
+    "Version",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Region",
+    "Token",
+    "Language",
     "RequestClient",
 ];
 
@@ -59,7 +68,10 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(body) => process(&api, &parts, &body, &request_id).await,
         Err(_) => Err(TcError::new(
             "InvalidParameter",
-            format!("The request body is larger than {} bytes or could not be read.", api.cfg.max_body),
+            format!(
+                "The request body is larger than {} bytes or could not be read.",
+                api.cfg.max_body
+            ),
         )),
     };
     if let Err(e) = &result {
@@ -74,7 +86,10 @@ pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Respo
         Ok(m) => m,
         Err(e) => {
             let mut m = Map::new();
-            m.insert("Error".into(), serde_json::json!({"Code": e.code, "Message": e.message}));
+            m.insert(
+                "Error".into(),
+                serde_json::json!({"Code": e.code, "Message": e.message}),
+            );
             m
         }
     };
@@ -87,30 +102,66 @@ pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Respo
         .unwrap_or_default()
 }
 
-async fn process(api: &Api, parts: &Parts, body: &Bytes, request_id: &str) -> TcResult<Map<String, Value>> {
+async fn process(
+    api: &Api,
+    parts: &Parts,
+    body: &Bytes,
+    request_id: &str,
+) -> TcResult<Map<String, Value>> {
     if parts.method != Method::GET && parts.method != Method::POST {
-        return Err(TcError::new("UnsupportedProtocol", format!("HTTP method {} is not supported; use GET or POST.", parts.method)));
+        return Err(TcError::new(
+            "UnsupportedProtocol",
+            format!(
+                "HTTP method {} is not supported; use GET or POST.",
+                parts.method
+            ),
+        ));
     }
-    let call = if header_str(parts, "authorization").is_some() { decode_tc3(api, parts, body)? } else { decode_v1(api, parts, body)? };
+    let call = if header_str(parts, "authorization").is_some() {
+        decode_tc3(api, parts, body)?
+    } else {
+        decode_v1(api, parts, body)?
+    };
     if call.service.as_deref().is_some_and(|s| s != "gaap") {
         return Err(TcError::new(
             "AuthFailure.InvalidAuthorization",
-            format!("The credential scope names the service `{}`; this endpoint serves gaap.", call.service.unwrap_or_default()),
+            format!(
+                "The credential scope names the service `{}`; this endpoint serves gaap.",
+                call.service.unwrap_or_default()
+            ),
         ));
     }
     if call.version != GAAP_VERSION {
-        return Err(TcError::new("NoSuchVersion", format!("The API version `{}` does not exist; gaap uses {GAAP_VERSION}.", call.version)));
+        return Err(TcError::new(
+            "NoSuchVersion",
+            format!(
+                "The API version `{}` does not exist; gaap uses {GAAP_VERSION}.",
+                call.version
+            ),
+        ));
     }
     if !crate::gaap::is_action(&call.action) {
-        return Err(TcError::new("InvalidAction", format!("The action `{}` does not exist.", call.action)));
+        return Err(TcError::new(
+            "InvalidAction",
+            format!("The action `{}` does not exist.", call.action),
+        ));
     }
     if !api.allow(&call.account.id, &call.action) {
         return Err(TcError::new(
             "RequestLimitExceeded",
-            format!("The request rate of `{}` exceeds {} per second; retry later.", call.action, api.cfg.rate_limit),
+            format!(
+                "The request rate of `{}` exceeds {} per second; retry later.",
+                call.action, api.cfg.rate_limit
+            ),
         ));
     }
-    let ctx = Ctx { api, account: call.account, request_id: request_id.to_string(), action: call.action.clone(), now: now_millis() };
+    let ctx = Ctx {
+        api,
+        account: call.account,
+        request_id: request_id.to_string(),
+        action: call.action.clone(),
+        now: now_millis(),
+    };
     let span = tracing::debug_span!("api", dialect = "gaap", action = %call.action, request_id);
     let _e = span.enter();
     crate::gaap::dispatch(&ctx, &call.action, call.params).await
@@ -125,7 +176,9 @@ fn host(parts: &Parts) -> &str {
 }
 
 fn query_pairs(raw: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+    form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn unflatten(pairs: &[(String, String)]) -> TcResult<Value> {
@@ -136,16 +189,23 @@ fn unflatten(pairs: &[(String, String)]) -> TcResult<Value> {
 fn key_account(api: &Api, secret_id: &str, action: &str) -> TcResult<(String, Account)> {
     let st = api.control.state();
     let key = st.key(secret_id).ok_or_else(|| {
-        TcError::new("AuthFailure.SecretIdNotFound", format!("The SecretId `{secret_id}` does not exist or is disabled."))
+        TcError::new(
+            "AuthFailure.SecretIdNotFound",
+            format!("The SecretId `{secret_id}` does not exist or is disabled."),
+        )
     })?;
     if !key.allowed_actions.is_empty() && !key.allowed_actions.iter().any(|a| a == action) {
-        return Err(TcError::new("AuthFailure.UnauthorizedOperation", format!("This key is not authorized to call `{action}`.")));
+        return Err(TcError::new(
+            "AuthFailure.UnauthorizedOperation",
+            format!("This key is not authorized to call `{action}`."),
+        ));
     }
-    let account = st
-        .accounts
-        .get(&key.account_id)
-        .cloned()
-        .ok_or_else(|| TcError::new("AuthFailure.SecretIdNotFound", "The key's account does not exist."))?;
+    let account = st.accounts.get(&key.account_id).cloned().ok_or_else(|| {
+        TcError::new(
+            "AuthFailure.SecretIdNotFound",
+            "The key's account does not exist.",
+        )
+    })?;
     Ok((key.secret_key.clone(), account))
 }
 
@@ -153,33 +213,59 @@ fn check_timestamp(api: &Api, ts: i64) -> TcResult<()> {
     if !onramp_auth::replay::timestamp_ok(ts, now_secs(), api.cfg.replay_window_secs) {
         return Err(TcError::new(
             "AuthFailure.SignatureExpire",
-            format!("The request timestamp {ts} is more than {} seconds away from the server time.", api.cfg.replay_window_secs),
+            format!(
+                "The request timestamp {ts} is more than {} seconds away from the server time.",
+                api.cfg.replay_window_secs
+            ),
         ));
     }
     Ok(())
 }
 
 fn signature_failure() -> TcError {
-    TcError::new("AuthFailure.SignatureFailure", "The provided credentials could not be validated: the signature does not match.")
+    TcError::new(
+        "AuthFailure.SignatureFailure",
+        "The provided credentials could not be validated: the signature does not match.",
+    )
 }
 
 fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     let auth_header = header_str(parts, "authorization").unwrap_or("");
-    let auth = tc3::parse_authorization(auth_header)
-        .map_err(|e| TcError::new("AuthFailure.InvalidAuthorization", format!("The Authorization header is invalid: {e}.")))?;
-    let action = header_str(parts, "x-tc-action").ok_or_else(|| TcError::missing("X-TC-Action"))?.to_string();
-    let version = header_str(parts, "x-tc-version").ok_or_else(|| TcError::missing("X-TC-Version"))?.to_string();
-    let ts_text = header_str(parts, "x-tc-timestamp").ok_or_else(|| TcError::missing("X-TC-Timestamp"))?;
-    let ts: i64 = ts_text.parse().map_err(|_| TcError::invalid("X-TC-Timestamp", "must be unix seconds"))?;
+    let auth = tc3::parse_authorization(auth_header).map_err(|e| {
+        TcError::new(
+            "AuthFailure.InvalidAuthorization",
+            format!("The Authorization header is invalid: {e}."),
+        )
+    })?;
+    let action = header_str(parts, "x-tc-action")
+        .ok_or_else(|| TcError::missing("X-TC-Action"))?
+        .to_string();
+    let version = header_str(parts, "x-tc-version")
+        .ok_or_else(|| TcError::missing("X-TC-Version"))?
+        .to_string();
+    let ts_text =
+        header_str(parts, "x-tc-timestamp").ok_or_else(|| TcError::missing("X-TC-Timestamp"))?;
+    let ts: i64 = ts_text
+        .parse()
+        .map_err(|_| TcError::invalid("X-TC-Timestamp", "must be unix seconds"))?;
     let (secret_key, account) = key_account(api, &auth.secret_id, &action)?;
     check_timestamp(api, ts)?;
     tc3::check_scope(&auth, ts, &auth.service).map_err(|e| {
-        TcError::new("AuthFailure.InvalidAuthorization", format!("The credential scope does not match the timestamp: {e}."))
+        TcError::new(
+            "AuthFailure.InvalidAuthorization",
+            format!("The credential scope does not match the timestamp: {e}."),
+        )
     })?;
     let mut headers = Vec::with_capacity(auth.signed_headers.len());
     for name in &auth.signed_headers {
-        let v = parts.headers.get(name.as_str()).ok_or_else(signature_failure)?;
-        headers.push((name.clone(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        let v = parts
+            .headers
+            .get(name.as_str())
+            .ok_or_else(signature_failure)?;
+        headers.push((
+            name.clone(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        ));
     }
     let unsigned = header_str(parts, "x-tc-content-sha256") == Some("UNSIGNED-PAYLOAD");
     let payload_hash = tc3::payload_hash(if unsigned { b"UNSIGNED-PAYLOAD" } else { body });
@@ -187,7 +273,11 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     let req = tc3::Tc3Request {
         method: parts.method.as_str(),
         canonical_uri: "/",
-        canonical_query: if parts.method == Method::GET { raw_query } else { "" },
+        canonical_query: if parts.method == Method::GET {
+            raw_query
+        } else {
+            ""
+        },
         headers: &headers,
         payload_hash,
         timestamp: ts,
@@ -197,7 +287,13 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         return Err(signature_failure());
     }
     let params = tc3_params(parts, body, raw_query)?;
-    Ok(Call { action, version, params, account, service: Some(auth.service) })
+    Ok(Call {
+        action,
+        version,
+        params,
+        account,
+        service: Some(auth.service),
+    })
 }
 
 fn tc3_params(parts: &Parts, body: &Bytes, raw_query: &str) -> TcResult<Value> {
@@ -214,7 +310,10 @@ fn tc3_params(parts: &Parts, body: &Bytes, raw_query: &str) -> TcResult<Value> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(TcError::invalid("body", "the JSON body must be an object")),
-        Err(e) => Err(TcError::invalid("body", format!("the body is not valid JSON ({e})"))),
+        Err(e) => Err(TcError::invalid(
+            "body",
+            format!("the body is not valid JSON ({e})"),
+        )),
     }
 }
 
@@ -226,13 +325,26 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     };
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let signature = get("Signature").ok_or_else(|| {
-        TcError::new("AuthFailure.InvalidAuthorization", "The request has neither an Authorization header nor a Signature parameter.")
+        TcError::new(
+            "AuthFailure.InvalidAuthorization",
+            "The request has neither an Authorization header nor a Signature parameter.",
+        )
     })?;
     let secret_id = get("SecretId").ok_or_else(|| TcError::missing("SecretId"))?;
-    let action = get("Action").ok_or_else(|| TcError::missing("Action"))?.to_string();
-    let version = get("Version").ok_or_else(|| TcError::missing("Version"))?.to_string();
-    let ts: i64 = get("Timestamp").ok_or_else(|| TcError::missing("Timestamp"))?.parse().map_err(|_| TcError::invalid("Timestamp", "must be unix seconds"))?;
-    let nonce: u64 = get("Nonce").ok_or_else(|| TcError::missing("Nonce"))?.parse().map_err(|_| TcError::invalid("Nonce", "must be a positive integer"))?;
+    let action = get("Action")
+        .ok_or_else(|| TcError::missing("Action"))?
+        .to_string();
+    let version = get("Version")
+        .ok_or_else(|| TcError::missing("Version"))?
+        .to_string();
+    let ts: i64 = get("Timestamp")
+        .ok_or_else(|| TcError::missing("Timestamp"))?
+        .parse()
+        .map_err(|_| TcError::invalid("Timestamp", "must be unix seconds"))?;
+    let nonce: u64 = get("Nonce")
+        .ok_or_else(|| TcError::missing("Nonce"))?
+        .parse()
+        .map_err(|_| TcError::invalid("Nonce", "must be a positive integer"))?;
     let (secret_key, account) = key_account(api, secret_id, &action)?;
     check_timestamp(api, ts)?;
     let method = v1::V1Method::from_param(get("SignatureMethod"));
@@ -240,9 +352,23 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     if !v1::verify(method, &secret_key, &to_sign, signature) {
         return Err(signature_failure());
     }
-    api.check_nonce(secret_id, nonce, ts)
-        .map_err(|_| TcError::new("AuthFailure.SignatureExpire", "The Nonce was already used inside the replay window."))?;
-    let own: Vec<(String, String)> = pairs.iter().filter(|(k, _)| !COMMON_V1.contains(&k.as_str())).cloned().collect();
+    api.check_nonce(secret_id, nonce, ts).map_err(|_| {
+        TcError::new(
+            "AuthFailure.SignatureExpire",
+            "The Nonce was already used inside the replay window.",
+        )
+    })?;
+    let own: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !COMMON_V1.contains(&k.as_str()))
+        .cloned()
+        .collect();
     let params = unflatten(&own)?;
-    Ok(Call { action, version, params, account, service: None })
+    Ok(Call {
+        action,
+        version,
+        params,
+        account,
+        service: None,
+    })
 }

@@ -36,7 +36,12 @@ impl Params {
         let obj = match v {
             Value::Object(o) => o,
             Value::Null => Map::new(),
-            other => return Err(TcError::invalid(prefix.trim_end_matches('.'), format!("must be an object, got {}", kind(&other)))),
+            other => {
+                return Err(TcError::invalid(
+                    prefix.trim_end_matches('.'),
+                    format!("must be an object, got {}", kind(&other)),
+                ))
+            }
         };
         if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(TcError::unknown_param(&format!("{prefix}{k}")));
@@ -59,7 +64,10 @@ impl Params {
     fn to_str(&self, k: &str, v: &Value) -> TcResult<String> {
         match v {
             Value::String(s) => Ok(s.clone()),
-            other => Err(TcError::invalid(&self.name(k), format!("must be a string, got {}", kind(other)))),
+            other => Err(TcError::invalid(
+                &self.name(k),
+                format!("must be a string, got {}", kind(other)),
+            )),
         }
     }
 
@@ -77,7 +85,8 @@ impl Params {
     }
 
     pub fn str_req(&self, k: &str) -> TcResult<String> {
-        self.str_opt(k)?.ok_or_else(|| TcError::missing(&self.name(k)))
+        self.str_opt(k)?
+            .ok_or_else(|| TcError::missing(&self.name(k)))
     }
 
     /// A required string that must not be empty.
@@ -94,13 +103,17 @@ impl Params {
     }
 
     pub fn i64_req(&self, k: &str) -> TcResult<i64> {
-        self.i64_opt(k)?.ok_or_else(|| TcError::missing(&self.name(k)))
+        self.i64_opt(k)?
+            .ok_or_else(|| TcError::missing(&self.name(k)))
     }
 
     /// An optional integer within `[lo, hi]`.
     pub fn int_in(&self, k: &str, lo: i64, hi: i64) -> TcResult<Option<i64>> {
         match self.i64_opt(k)? {
-            Some(v) if v < lo || v > hi => Err(TcError::value(&self.name(k), format!("must be between {lo} and {hi}, got {v}"))),
+            Some(v) if v < lo || v > hi => Err(TcError::value(
+                &self.name(k),
+                format!("must be between {lo} and {hi}, got {v}"),
+            )),
             v => Ok(v),
         }
     }
@@ -113,9 +126,10 @@ impl Params {
     /// An optional string from a closed set.
     pub fn one_of(&self, k: &str, allowed: &[&str]) -> TcResult<Option<String>> {
         match self.str_opt(k)? {
-            Some(s) if !allowed.contains(&s.as_str()) => {
-                Err(TcError::value(&self.name(k), format!("must be one of {}, got '{s}'", allowed.join(", "))))
-            }
+            Some(s) if !allowed.contains(&s.as_str()) => Err(TcError::value(
+                &self.name(k),
+                format!("must be one of {}, got '{s}'", allowed.join(", ")),
+            )),
             v => Ok(v),
         }
     }
@@ -124,23 +138,40 @@ impl Params {
         match self.get(k) {
             None => Ok(None),
             Some(Value::Array(a)) => Ok(Some(a)),
-            Some(other) => Err(TcError::invalid(&self.name(k), format!("must be a list, got {}", kind(other)))),
+            Some(other) => Err(TcError::invalid(
+                &self.name(k),
+                format!("must be a list, got {}", kind(other)),
+            )),
         }
     }
 
     pub fn strs(&self, k: &str) -> TcResult<Vec<String>> {
-        let Some(items) = self.list(k)? else { return Ok(Vec::new()) };
-        items.iter().enumerate().map(|(i, v)| self.to_str(&format!("{k}.{i}"), v)).collect()
+        let Some(items) = self.list(k)? else {
+            return Ok(Vec::new());
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.to_str(&format!("{k}.{i}"), v))
+            .collect()
     }
 
     pub fn ints(&self, k: &str) -> TcResult<Vec<i64>> {
-        let Some(items) = self.list(k)? else { return Ok(Vec::new()) };
-        items.iter().enumerate().map(|(i, v)| self.to_i64(&format!("{k}.{i}"), v)).collect()
+        let Some(items) = self.list(k)? else {
+            return Ok(Vec::new());
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.to_i64(&format!("{k}.{i}"), v))
+            .collect()
     }
 
     /// A list of objects, each checked against its own allowed keys.
     pub fn objects(&self, k: &str, allowed: &[&str]) -> TcResult<Vec<Params>> {
-        let Some(items) = self.list(k)? else { return Ok(Vec::new()) };
+        let Some(items) = self.list(k)? else {
+            return Ok(Vec::new());
+        };
         items
             .iter()
             .enumerate()
@@ -172,7 +203,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_parameter() {
-        assert_eq!(Params::new(json!({"X": 1}), &["A"]).unwrap_err().code, "UnknownParameter");
+        assert_eq!(
+            Params::new(json!({"X": 1}), &["A"]).unwrap_err().code,
+            "UnknownParameter"
+        );
         let p = Params::new(json!({"A": "x", "O": [{"K": 1, "Z": 2}]}), &["A", "O"]).unwrap();
         let e = p.i64_req("A").unwrap_err();
         assert_eq!(e.code, "InvalidParameter");
@@ -181,6 +215,9 @@ mod tests {
         let e = p.objects("O", &["K"]).unwrap_err();
         assert!(e.message.contains("O.0.Z"), "{}", e.message);
         let p = Params::new(json!({"D": 3}), &["D"]).unwrap();
-        assert_eq!(p.int_in("D", 5, 300).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            p.int_in("D", 5, 300).unwrap_err().code,
+            "InvalidParameterValue"
+        );
     }
 }
