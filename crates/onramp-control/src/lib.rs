@@ -10,6 +10,8 @@
 //! Until an edge attaches (`attach_edge`), commits count as applied at once.
 #![forbid(unsafe_code)]
 
+pub mod reconcile;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 

@@ -19,6 +19,10 @@ pub struct BindingHealth {
 
 pub trait HealthSource: Send + Sync {
     fn binding(&self, binding_id: &str) -> Option<BindingHealth>;
+    /// Why a listener could not open on the edge (its port could not be bound), if so.
+    fn listener_failure(&self, _listener_id: &str) -> Option<String> {
+        None
+    }
 }
 
 /// No edge attached: nothing is known.

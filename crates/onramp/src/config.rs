@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Largest accepted API request body in bytes [default: 1048576]
     #[arg(long, env = "ONRAMP_MAX_BODY")]
     pub max_body: Option<usize>,
+    /// Worker threads of the data plane [default: 1]
+    #[arg(long, env = "ONRAMP_EDGE_THREADS")]
+    pub edge_threads: Option<usize>,
 }
 
 /// The same keys in a file.
@@ -61,6 +64,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     rate_limit: Option<u32>,
     max_body: Option<usize>,
+    edge_threads: Option<usize>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -75,6 +79,7 @@ pub struct ServeConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub rate_limit: u32,
     pub max_body: usize,
+    pub edge_threads: usize,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -145,6 +150,7 @@ impl ServeConfig {
             tls,
             rate_limit: a.rate_limit.or(f.rate_limit).unwrap_or(20),
             max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
+            edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
         })
     }
 }

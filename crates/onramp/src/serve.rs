@@ -12,8 +12,9 @@ use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use onramp_api::{Api, ApiConfig, Region};
+use onramp_control::reconcile;
 use onramp_control::Control;
-use onramp_core::health::NoHealth;
+use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
 use onramp_store::Store;
 use onramp_store_sqlite::SqliteStore;
 
@@ -47,14 +48,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind_address: cfg.bind_address.to_string(),
         ..ApiConfig::default()
     };
-    let api = Api::new(control, Arc::new(NoHealth), api_cfg);
+    let edge = start_edge(&control, &cfg)?;
+    let status = edge.status();
+    let api = Api::new(control, status.clone(), api_cfg);
     let handle = Handle::new();
     let admin_handle = Handle::new();
     tokio::spawn(shutdown_on_signal(vec![
         handle.clone(),
         admin_handle.clone(),
     ]));
-    tokio::spawn(serve_admin(admin_socket, admin_handle));
+    tokio::spawn(serve_admin(admin_socket, admin_handle, status));
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "onramp: API listening on {scheme}://{} (region {}, store {})",
@@ -78,6 +81,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     .context("serving the API")?;
+    tokio::task::spawn_blocking(move || edge.shutdown()).await?;
     println!("onramp: stopped");
     Ok(())
 }
@@ -150,10 +154,46 @@ async fn shutdown_on_signal(handles: Vec<Handle>) {
     }
 }
 
-async fn serve_admin(socket: TcpListener, handle: Handle) {
+/// The local edge, following the reconciler's snapshots of this region.
+fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge> {
+    let (tx, rx) = tokio::sync::watch::channel(reconcile::snapshot(control, &cfg.region));
+    control.attach_edge();
+    let edge_cfg = EdgeConfig {
+        bind_address: cfg.bind_address,
+        worker_threads: cfg.edge_threads,
+        ..EdgeConfig::default()
+    };
+    let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))
+        .context("starting the edge")?;
+    tokio::spawn(reconcile::run(control.clone(), cfg.region.clone(), tx));
+    Ok(edge)
+}
+
+struct ControlReporter(Arc<Control>);
+
+impl Reporter for ControlReporter {
+    fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
+        for (listener, error) in failures {
+            tracing::warn!(listener, error, "listener not serving");
+        }
+        self.0.set_applied(revision);
+    }
+}
+
+async fn serve_admin(socket: TcpListener, handle: Handle, status: Arc<EdgeStatus>) {
+    let metrics = move || {
+        let status = status.clone();
+        async move {
+            (
+                [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                render_prometheus(&status),
+            )
+        }
+    };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }));
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/metrics", get(metrics));
     if let Err(e) = axum_server::from_tcp(socket)
         .handle(handle)
         .serve(app.into_make_service())

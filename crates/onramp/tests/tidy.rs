@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -18,7 +21,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn crate_dirs() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("crates")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     v.sort();
     v
 }
@@ -36,7 +44,10 @@ fn only_store_crates_use_sqlx() {
         }
         let m = manifest(&dir);
         let deps = m.split("[dev-dependencies]").next().unwrap_or("");
-        assert!(!deps.contains("sqlx"), "{name} must not depend on sqlx: only store crates contain SQL");
+        assert!(
+            !deps.contains("sqlx"),
+            "{name} must not depend on sqlx: only store crates contain SQL"
+        );
         let mut files = Vec::new();
         rust_files(&dir.join("src"), &mut files);
         for f in files {
@@ -49,15 +60,29 @@ fn only_store_crates_use_sqlx() {
 #[test]
 fn every_crate_forbids_unsafe_and_documents_modules() {
     for dir in crate_dirs() {
-        let lib = ["src/lib.rs", "src/main.rs"].iter().map(|f| dir.join(f)).find(|p| p.exists()).unwrap();
+        let lib = ["src/lib.rs", "src/main.rs"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.exists())
+            .unwrap();
         let text = std::fs::read_to_string(&lib).unwrap();
-        assert!(text.contains("#![forbid(unsafe_code)]"), "{} must forbid unsafe code", lib.display());
+        assert!(
+            text.contains("#![forbid(unsafe_code)]"),
+            "{} must forbid unsafe code",
+            lib.display()
+        );
         let mut files = Vec::new();
         rust_files(&dir.join("src"), &mut files);
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
-            let is_test = f.file_name().is_some_and(|n| n.to_string_lossy().contains("tests"));
-            assert!(is_test || text.starts_with("//!"), "{} needs a //! module doc", f.display());
+            let is_test = f
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("tests"));
+            assert!(
+                is_test || text.starts_with("//!"),
+                "{} needs a //! module doc",
+                f.display()
+            );
         }
     }
 }
@@ -71,6 +96,9 @@ fn only_the_binary_picks_a_store_backend() {
         }
         let m = manifest(&dir);
         let deps = m.split("[dev-dependencies]").next().unwrap_or("");
-        assert!(!deps.contains("onramp-store-sqlite") && !deps.contains("onramp-store-postgres"), "{name} must not depend on a store backend");
+        assert!(
+            !deps.contains("onramp-store-sqlite") && !deps.contains("onramp-store-postgres"),
+            "{name} must not depend on a store backend"
+        );
     }
 }

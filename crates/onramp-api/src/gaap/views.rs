@@ -107,6 +107,10 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
 
 /// `ListenerStatus`: 0 running, 1 creating, 3 adjusting origins, 4 changing config.
 pub fn listener_status(api: &Api, l: &Listener) -> u64 {
+    if api.health.listener_failure(&l.id).is_some() {
+        // The edge could not open it (e.g. the port is taken): it is not running.
+        return 1;
+    }
     if api.control.is_applied(l.revision) {
         return 0;
     }

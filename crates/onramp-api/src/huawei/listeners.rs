@@ -11,6 +11,9 @@ use crate::rfc3339_ms;
 const STATUSES: &[&str] = &["ACTIVE", "PENDING", "ERROR", "DELETING"];
 
 fn status(ctx: &HwCtx<'_>, l: &Listener) -> &'static str {
+    if ctx.api.health.listener_failure(&l.id).is_some() {
+        return "ERROR";
+    }
     if ctx.api.control.is_applied(l.revision) {
         "ACTIVE"
     } else {

@@ -1,0 +1,2 @@
+//! Benchmarks of `Selector::pick` (placeholder, replaced below).
+fn main() {}

@@ -1,0 +1,144 @@
+//! What one edge must serve: an immutable, fully resolved view of the listeners of its region.
+//!
+//! The reconciler (onramp-control) builds a `Snapshot` from the `State` at a revision; the edge
+//! applies each new snapshot as a diff against the previous one. Everything the data plane needs
+//! is copied in, so it never looks anything up in the control plane.
+
+use std::collections::BTreeMap;
+
+use crate::model::*;
+use crate::state::State;
+
+/// One origin bound to a listener, as the edge sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendSpec {
+    pub binding_id: String,
+    pub origin_id: String,
+    /// IP text or domain name.
+    pub address: String,
+    pub kind: OriginKind,
+    pub port: u16,
+    pub weight: u32,
+    pub role: FailoverRole,
+    pub banned: bool,
+    pub probe_port: Option<u16>,
+}
+
+/// Limits shared by all listeners of one accelerator.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AcceleratorSpec {
+    pub id: String,
+    pub bandwidth_mbps: u64,
+    /// Concurrent connections allowed across the accelerator; 0 = unlimited.
+    pub max_connections: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub id: String,
+    pub accelerator_id: String,
+    pub protocol: Protocol,
+    pub ports: Vec<PortRange>,
+    pub scheduler: Scheduler,
+    pub affinity: bool,
+    pub persist_secs: u32,
+    pub failover: bool,
+    pub client_ip: ClientIpMethod,
+    pub health: HealthCheck,
+    pub bandwidth_mbps: u64,
+    pub max_connections: u64,
+    /// Share of new connections/flows this edge accepts, 0–100 (endpoint-group traffic dial).
+    pub traffic_dial: u8,
+    pub backends: Vec<BackendSpec>,
+}
+
+impl ListenerSpec {
+    /// Whether a change from `old` to `self` needs the sockets reopened.
+    pub fn needs_rebind(&self, old: &ListenerSpec) -> bool {
+        self.protocol != old.protocol || self.ports != old.ports
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub revision: u64,
+    pub accelerators: BTreeMap<String, AcceleratorSpec>,
+    pub listeners: BTreeMap<String, ListenerSpec>,
+}
+
+fn backends(st: &State, l: &Listener) -> Vec<BackendSpec> {
+    let mut out: Vec<BackendSpec> = st
+        .bindings_of(&l.id)
+        .filter_map(|b| {
+            let o = st.origins.get(&b.origin_id)?;
+            Some(BackendSpec {
+                binding_id: b.id.clone(),
+                origin_id: o.id.clone(),
+                address: o.address.clone(),
+                kind: o.kind,
+                port: b.port,
+                weight: b.weight,
+                role: b.role,
+                banned: o.banned,
+                probe_port: b.probe_port,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.binding_id.cmp(&b.binding_id));
+    out
+}
+
+fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec {
+    let dial = st
+        .endpoint_groups_of(&l.id)
+        .map(|e| e.traffic_dial)
+        .max()
+        .unwrap_or(100);
+    ListenerSpec {
+        id: l.id.clone(),
+        accelerator_id: accelerator_id.to_string(),
+        protocol: l.protocol,
+        ports: l.ports.clone(),
+        scheduler: l.scheduler,
+        affinity: l.affinity == Affinity::SourceIp,
+        persist_secs: l.session_persist_secs,
+        failover: l.failover,
+        client_ip: l.client_ip,
+        health: l.health.clone(),
+        bandwidth_mbps: l.bandwidth_mbps,
+        max_connections: l.max_connections,
+        traffic_dial: dial,
+        backends: backends(st, l),
+    }
+}
+
+/// The snapshot for the edges of `region`: open accelerators of that region with their own
+/// listeners and their group's listeners. A group listener is served once per edge.
+pub fn build(st: &State, region: &str) -> Snapshot {
+    let mut snap = Snapshot {
+        revision: st.revision,
+        ..Default::default()
+    };
+    for a in st
+        .accelerators
+        .values()
+        .filter(|a| a.access_region == region && a.enabled && !a.banned)
+    {
+        snap.accelerators.insert(
+            a.id.clone(),
+            AcceleratorSpec {
+                id: a.id.clone(),
+                bandwidth_mbps: a.bandwidth_mbps,
+                max_connections: a.concurrent.saturating_mul(10_000),
+            },
+        );
+        for l in st.served_listeners(a) {
+            if snap.listeners.contains_key(&l.id) {
+                continue;
+            }
+            snap.listeners
+                .insert(l.id.clone(), listener_spec(st, l, &a.id));
+        }
+    }
+    snap
+}

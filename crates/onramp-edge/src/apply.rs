@@ -1,0 +1,298 @@
+//! Applying snapshots: the edge's main loop. Each new snapshot is diffed against what is open:
+//! new listeners bind and start, removed ones stop accepting and drain, changed ones get a new
+//! config swapped in (reusing backends with the same identity), and only a change of protocol or
+//! ports rebinds sockets. Untouched listeners are not touched at all.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use onramp_balancer::bucket::TokenBucket;
+use onramp_core::snapshot::{ListenerSpec, Snapshot};
+use onramp_core::Protocol;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::backend::{identity, Backend};
+use crate::health::{self, Probe};
+use crate::listener::{AccelRt, ListenerRt};
+use crate::metrics::Counters;
+use crate::status::EdgeStatus;
+use crate::{EdgeConfig, Reporter};
+
+struct Open {
+    rt: Arc<ArcSwap<ListenerRt>>,
+    sockets: Vec<JoinHandle<()>>,
+    checkers: HashMap<(String, String, u16), JoinHandle<()>>,
+}
+
+struct EdgeState {
+    cfg: Arc<EdgeConfig>,
+    status: Arc<EdgeStatus>,
+    listeners: HashMap<String, Open>,
+    accels: HashMap<String, Arc<AccelRt>>,
+}
+
+pub async fn run(
+    cfg: EdgeConfig,
+    mut snaps: watch::Receiver<Arc<Snapshot>>,
+    reporter: Arc<dyn Reporter>,
+    status: Arc<EdgeStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut edge = EdgeState {
+        cfg: Arc::new(cfg),
+        status: status.clone(),
+        listeners: HashMap::new(),
+        accels: HashMap::new(),
+    };
+    loop {
+        let snap = snaps.borrow_and_update().clone();
+        let t0 = Instant::now();
+        let failures = edge.apply(&snap).await;
+        status
+            .last_apply_micros
+            .store(t0.elapsed().as_micros() as u64, Relaxed);
+        status.applied_revision.store(snap.revision, Relaxed);
+        reporter.applied(snap.revision, failures);
+        tokio::select! {
+            r = snaps.changed() => if r.is_err() { break },
+            _ = stop.changed() => break,
+        }
+    }
+    for (_, open) in edge.listeners.drain() {
+        close(open, &edge.cfg, &edge.status, false);
+    }
+}
+
+/// Stop accepting; drain (then kill) the listener's backends unless `keep_backends`.
+fn close(open: Open, cfg: &EdgeConfig, status: &EdgeStatus, keep_backends: bool) {
+    for t in open.sockets {
+        t.abort();
+    }
+    for (_, t) in open.checkers {
+        t.abort();
+    }
+    if !keep_backends {
+        let rt = open.rt.load_full();
+        for b in &rt.backends {
+            status.forget_health(&b.spec.binding_id);
+        }
+        drain(rt.backends.clone(), cfg);
+    }
+}
+
+fn drain(backends: Vec<Arc<Backend>>, cfg: &EdgeConfig) {
+    if backends.is_empty() {
+        return;
+    }
+    for b in &backends {
+        b.drain();
+    }
+    let timeout = cfg.drain_timeout;
+    tokio::spawn(async move {
+        tokio::time::sleep(timeout).await;
+        for b in backends {
+            b.kill();
+        }
+    });
+}
+
+impl EdgeState {
+    async fn apply(&mut self, snap: &Snapshot) -> Vec<(String, String)> {
+        for (id, spec) in &snap.accelerators {
+            match self.accels.get(id) {
+                Some(a) => a.update(spec),
+                None => {
+                    self.accels.insert(id.clone(), Arc::new(AccelRt::new(spec)));
+                }
+            }
+        }
+        self.accels
+            .retain(|id, _| snap.accelerators.contains_key(id));
+        let gone: Vec<String> = self
+            .listeners
+            .keys()
+            .filter(|id| !snap.listeners.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(open) = self.listeners.remove(&id) {
+                close(open, &self.cfg, &self.status, false);
+                self.status.set_failure(&id, None);
+                self.status
+                    .counters
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+            }
+        }
+        let mut failures = Vec::new();
+        for (id, spec) in &snap.listeners {
+            if let Err(e) = self.upsert(spec).await {
+                tracing::warn!(listener = %id, error = %e, "listener could not open");
+                self.status.set_failure(id, Some(e.clone()));
+                failures.push((id.clone(), e));
+            } else {
+                self.status.set_failure(id, None);
+            }
+        }
+        failures
+    }
+
+    fn accel(&mut self, id: &str) -> Arc<AccelRt> {
+        self.accels
+            .entry(id.to_string())
+            .or_insert_with(|| Arc::new(AccelRt::new(&Default::default())))
+            .clone()
+    }
+
+    async fn upsert(&mut self, spec: &ListenerSpec) -> Result<(), String> {
+        let accel = self.accel(&spec.accelerator_id);
+        let Some(open) = self.listeners.get_mut(&spec.id) else {
+            return self.open_new(spec, accel).await;
+        };
+        let prev = open.rt.load_full();
+        if prev.spec == *spec && Arc::ptr_eq(&prev.accel, &accel) {
+            return Ok(());
+        }
+        let rt = Arc::new(ListenerRt::build(
+            spec.clone(),
+            Some(&prev),
+            prev.counters.clone(),
+            accel,
+            prev.bucket.clone(),
+        ));
+        let removed = rt.removed_from(&prev);
+        for b in &removed {
+            self.status.forget_health(&b.spec.binding_id);
+        }
+        drain(removed, &self.cfg);
+        if spec.needs_rebind(&prev.spec) {
+            let sockets = bind_all(spec, &self.cfg).await?;
+            for t in open.sockets.drain(..) {
+                t.abort();
+            }
+            open.rt.store(rt.clone());
+            open.sockets = start(sockets, open.rt.clone(), &self.cfg);
+        } else {
+            open.rt.store(rt.clone());
+        }
+        let health_changed = prev.spec.health != spec.health || prev.spec.protocol != spec.protocol;
+        sync_checkers(open, &rt, health_changed, &self.status);
+        Ok(())
+    }
+
+    async fn open_new(&mut self, spec: &ListenerSpec, accel: Arc<AccelRt>) -> Result<(), String> {
+        let sockets = bind_all(spec, &self.cfg).await?;
+        let counters = Arc::new(Counters::default());
+        self.status
+            .counters
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.id.clone(), counters.clone());
+        let rt = Arc::new(ListenerRt::build(
+            spec.clone(),
+            None,
+            counters,
+            accel,
+            Arc::new(TokenBucket::new(0, 0)),
+        ));
+        let shared = Arc::new(ArcSwap::from(rt.clone()));
+        let mut open = Open {
+            sockets: start(sockets, shared.clone(), &self.cfg),
+            rt: shared,
+            checkers: HashMap::new(),
+        };
+        sync_checkers(&mut open, &rt, false, &self.status);
+        self.listeners.insert(spec.id.clone(), open);
+        Ok(())
+    }
+}
+
+/// Start checkers for new backends, stop those of removed ones (all, when the check changed).
+fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &Arc<EdgeStatus>) {
+    let keep: Vec<_> = rt.backends.iter().map(|b| identity(&b.spec)).collect();
+    open.checkers.retain(|k, t| {
+        let ok = !restart_all && keep.contains(k);
+        if !ok {
+            t.abort();
+        }
+        ok
+    });
+    let probe = Probe {
+        protocol: rt.spec.protocol,
+        check: rt.spec.health.clone(),
+    };
+    for (i, b) in rt.backends.iter().enumerate() {
+        let key = identity(&b.spec);
+        if open.checkers.contains_key(&key) {
+            continue;
+        }
+        let seed = (i as u64) ^ b.spec.port as u64 ^ b.spec.binding_id.len() as u64;
+        let task = tokio::spawn(health::run(b.clone(), probe.clone(), status.clone(), seed));
+        open.checkers.insert(key, task);
+    }
+}
+
+enum Bound {
+    Tcp(tokio::net::TcpListener),
+    Udp(tokio::net::UdpSocket),
+}
+
+fn tcp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(4096)?;
+    tokio::net::TcpListener::from_std(s.into())
+}
+
+fn udp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    tokio::net::UdpSocket::from_std(s.into())
+}
+
+/// Bind every port of every range; all or nothing.
+async fn bind_all(spec: &ListenerSpec, cfg: &EdgeConfig) -> Result<Vec<Bound>, String> {
+    let mut out = Vec::new();
+    for range in &spec.ports {
+        for port in range.iter() {
+            let addr = SocketAddr::new(cfg.bind_address, port);
+            let r = match spec.protocol {
+                Protocol::Tcp => tcp_socket(addr).map(Bound::Tcp),
+                Protocol::Udp => udp_socket(addr).map(Bound::Udp),
+            };
+            out.push(r.map_err(|e| format!("cannot bind {} {addr}: {e}", spec.protocol.upper()))?);
+        }
+    }
+    Ok(out)
+}
+
+fn start(
+    sockets: Vec<Bound>,
+    rt: Arc<ArcSwap<ListenerRt>>,
+    cfg: &Arc<EdgeConfig>,
+) -> Vec<JoinHandle<()>> {
+    sockets
+        .into_iter()
+        .map(|s| match s {
+            Bound::Tcp(l) => tokio::spawn(crate::tcp::accept_loop(l, rt.clone(), cfg.clone())),
+            Bound::Udp(u) => tokio::spawn(crate::udp::serve(Arc::new(u), rt.clone(), cfg.clone())),
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! The edge: the data plane that forwards TCP and UDP from listeners to healthy origins.
+//!
+//! The edge runs on its own tokio runtime (its own threads) and never awaits the control plane
+//! or the store: it receives immutable `Snapshot`s through a watch channel, applies each as a
+//! diff (new listeners open, removed ones close, changed ones update in place), and reports
+//! back through the `Reporter` (applied revision, listener failures) and `EdgeStatus` (health
+//! per binding, counters), both of which are plain shared memory.
+#![forbid(unsafe_code)]
+
+mod apply;
+mod backend;
+mod health;
+mod listener;
+mod metrics;
+mod relay;
+mod status;
+mod tcp;
+mod udp;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onramp_core::snapshot::Snapshot;
+use tokio::sync::watch;
+
+pub use metrics::render_prometheus;
+pub use status::EdgeStatus;
+
+/// How the edge runs.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Address listeners bind to.
+    pub bind_address: IpAddr,
+    /// Worker threads of the edge's runtime.
+    pub worker_threads: usize,
+    /// Close a TCP connection idle for this long.
+    pub tcp_idle_timeout: Duration,
+    /// UDP flow idle expiry when the listener sets no persistence time.
+    pub udp_idle_timeout: Duration,
+    /// Most UDP flows per listener port; new flows are shed past it.
+    pub max_udp_flows: usize,
+    /// Connect timeout towards an origin.
+    pub connect_timeout: Duration,
+    /// How long connections to an unbound origin may continue.
+    pub drain_timeout: Duration,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            bind_address: IpAddr::from([0, 0, 0, 0]),
+            worker_threads: 1,
+            tcp_idle_timeout: Duration::from_secs(900),
+            udp_idle_timeout: Duration::from_secs(60),
+            max_udp_flows: 65_536,
+            connect_timeout: Duration::from_secs(3),
+            drain_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the edge tells the control plane.
+pub trait Reporter: Send + Sync + 'static {
+    /// Everything up to `revision` is applied; `failures` are listeners that could not open.
+    fn applied(&self, revision: u64, failures: Vec<(String, String)>);
+}
+
+/// A running edge. Dropping it does not stop it; call `shutdown`.
+pub struct Edge {
+    status: Arc<EdgeStatus>,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Edge {
+    /// Start the edge on its own runtime, following `snapshots`.
+    pub fn start(
+        cfg: EdgeConfig,
+        snapshots: watch::Receiver<Arc<Snapshot>>,
+        reporter: Arc<dyn Reporter>,
+    ) -> std::io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.worker_threads.max(1))
+            .thread_name("onramp-edge")
+            .enable_all()
+            .build()?;
+        let status = Arc::new(EdgeStatus::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let st = status.clone();
+        let thread = std::thread::Builder::new()
+            .name("onramp-edge-main".into())
+            .spawn(move || {
+                rt.block_on(apply::run(cfg, snapshots, reporter, st, stop_rx));
+                rt.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(Self {
+            status,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn status(&self) -> Arc<EdgeStatus> {
+        self.status.clone()
+    }
+
+    /// Close every listener and stop the runtime.
+    pub fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! A listener at run time: its spec, its backends, the selector, its counters and limits.
+//!
+//! Accept loops hold an `Arc<ArcSwap<ListenerRt>>` and load the current config once per
+//! connection or flow, so a change applies to new traffic without touching open connections.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use onramp_balancer::bucket::TokenBucket;
+use onramp_balancer::select::{Algorithm, BackendSpec as SelSpec, Role, Selector, SelectorConfig};
+use onramp_core::snapshot::{AcceleratorSpec, ListenerSpec};
+use onramp_core::{FailoverRole, Scheduler};
+
+use crate::backend::{identity, now_ms, Backend};
+use crate::metrics::Counters;
+
+/// Limits shared by the listeners of one accelerator.
+pub struct AccelRt {
+    pub conns: AtomicU64,
+    pub max_conns: AtomicU64,
+    pub bucket: TokenBucket,
+}
+
+impl AccelRt {
+    pub fn new(spec: &AcceleratorSpec) -> Self {
+        let rt = Self {
+            conns: AtomicU64::new(0),
+            max_conns: AtomicU64::new(0),
+            bucket: TokenBucket::new(0, 0),
+        };
+        rt.update(spec);
+        rt
+    }
+    pub fn update(&self, spec: &AcceleratorSpec) {
+        self.max_conns.store(spec.max_connections, Relaxed);
+        let rate = bytes_per_sec(spec.bandwidth_mbps);
+        self.bucket.set_rate(rate, burst(rate));
+    }
+}
+
+/// Mbps → bytes/s (0 stays unlimited).
+pub fn bytes_per_sec(mbps: u64) -> u64 {
+    mbps.saturating_mul(1_000_000) / 8
+}
+
+/// Burst allowance: 50 ms of traffic, at least 64 KiB.
+pub fn burst(rate: u64) -> u64 {
+    (rate / 20).max(64 * 1024)
+}
+
+pub struct ListenerRt {
+    pub spec: ListenerSpec,
+    pub backends: Vec<Arc<Backend>>,
+    pub selector: Mutex<Selector>,
+    pub counters: Arc<Counters>,
+    pub accel: Arc<AccelRt>,
+    pub bucket: Arc<TokenBucket>,
+}
+
+fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
+    SelectorConfig {
+        algorithm: match spec.scheduler {
+            Scheduler::Rr => Algorithm::RoundRobin,
+            Scheduler::Wrr => Algorithm::WeightedRoundRobin,
+            Scheduler::Lc => Algorithm::LeastConnections,
+            Scheduler::Lrtt => Algorithm::LeastRtt,
+        },
+        failover: spec.failover,
+        source_affinity: spec.affinity,
+        persist_ms: u64::from(spec.persist_secs) * 1000,
+        max_persist_entries: 1 << 20,
+    }
+}
+
+impl ListenerRt {
+    /// Build the runtime for `spec`, reusing backends of `prev` with the same identity.
+    pub fn build(
+        spec: ListenerSpec,
+        prev: Option<&ListenerRt>,
+        counters: Arc<Counters>,
+        accel: Arc<AccelRt>,
+        bucket: Arc<TokenBucket>,
+    ) -> Self {
+        let mut old: HashMap<_, Arc<Backend>> = prev
+            .map(|p| {
+                p.backends
+                    .iter()
+                    .map(|b| (identity(&b.spec), b.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let backends: Vec<Arc<Backend>> = spec
+            .backends
+            .iter()
+            .map(|s| match old.remove(&identity(s)) {
+                Some(b) if b.spec == *s => b,
+                _ => Arc::new(Backend::new(s.clone())),
+            })
+            .collect();
+        let sel_specs = spec
+            .backends
+            .iter()
+            .map(|s| SelSpec {
+                key: format!("{}/{}:{}", s.binding_id, s.address, s.port),
+                weight: s.weight,
+                role: match (spec.failover, s.role) {
+                    (true, FailoverRole::Slave) => Role::Slave,
+                    (true, _) => Role::Master,
+                    (false, _) => Role::Any,
+                },
+            })
+            .collect();
+        let selector = Mutex::new(Selector::new(selector_config(&spec), sel_specs));
+        let rate = bytes_per_sec(spec.bandwidth_mbps);
+        bucket.set_rate(rate, burst(rate));
+        Self {
+            spec,
+            backends,
+            selector,
+            counters,
+            accel,
+            bucket,
+        }
+    }
+
+    /// Backends of `prev` that this config no longer has.
+    pub fn removed_from(&self, prev: &ListenerRt) -> Vec<Arc<Backend>> {
+        prev.backends
+            .iter()
+            .filter(|b| !self.backends.iter().any(|n| Arc::ptr_eq(n, b)))
+            .cloned()
+            .collect()
+    }
+
+    /// Pick a backend for a client, skipping `tried`.
+    pub fn pick(&self, client: IpAddr, tried: &[usize]) -> Option<usize> {
+        let now = now_ms();
+        let live = |i: usize| {
+            self.backends
+                .get(i)
+                .map(|b| b.live(now))
+                .unwrap_or_default()
+        };
+        self.selector
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pick(client, now, &live, tried)
+    }
+}

@@ -1,0 +1,139 @@
+//! Counters kept by the data plane (plain atomics, made when a listener opens, never looked up
+//! per connection) and their Prometheus text rendering.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::status::EdgeStatus;
+
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub conns_open: AtomicU64,
+    pub conns_total: AtomicU64,
+    pub conns_refused: AtomicU64,
+    pub connect_failures: AtomicU64,
+    pub retries: AtomicU64,
+    /// Client → origin bytes.
+    pub bytes_in: AtomicU64,
+    /// Origin → client bytes.
+    pub bytes_out: AtomicU64,
+    pub packets_in: AtomicU64,
+    pub packets_out: AtomicU64,
+    pub flows: AtomicU64,
+    pub flows_shed: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Relaxed);
+    }
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Relaxed)
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Prometheus text exposition of every listener's counters and the edge's own gauges.
+pub fn render_prometheus(status: &EdgeStatus) -> String {
+    let counters = status.counters.read().unwrap_or_else(|p| p.into_inner());
+    let mut ids: Vec<&String> = counters.keys().collect();
+    ids.sort();
+    let mut out = String::new();
+    let metrics: [(&str, &str, &str, fn(&Counters) -> &AtomicU64); 11] = [
+        (
+            "onramp_connections_open",
+            "gauge",
+            "Open proxied TCP connections.",
+            |c| &c.conns_open,
+        ),
+        (
+            "onramp_connections_total",
+            "counter",
+            "Accepted TCP connections.",
+            |c| &c.conns_total,
+        ),
+        (
+            "onramp_connections_refused_total",
+            "counter",
+            "Connections refused by a limit or with no origin.",
+            |c| &c.conns_refused,
+        ),
+        (
+            "onramp_connect_failures_total",
+            "counter",
+            "Failed connects to origins.",
+            |c| &c.connect_failures,
+        ),
+        (
+            "onramp_retries_total",
+            "counter",
+            "Connects retried on another origin.",
+            |c| &c.retries,
+        ),
+        (
+            "onramp_bytes_in_total",
+            "counter",
+            "Bytes from clients to origins.",
+            |c| &c.bytes_in,
+        ),
+        (
+            "onramp_bytes_out_total",
+            "counter",
+            "Bytes from origins to clients.",
+            |c| &c.bytes_out,
+        ),
+        (
+            "onramp_packets_in_total",
+            "counter",
+            "UDP datagrams from clients.",
+            |c| &c.packets_in,
+        ),
+        (
+            "onramp_packets_out_total",
+            "counter",
+            "UDP datagrams to clients.",
+            |c| &c.packets_out,
+        ),
+        (
+            "onramp_udp_flows",
+            "gauge",
+            "Entries in the UDP flow tables.",
+            |c| &c.flows,
+        ),
+        (
+            "onramp_udp_flows_shed_total",
+            "counter",
+            "New UDP flows shed because the table was full.",
+            |c| &c.flows_shed,
+        ),
+    ];
+    for (name, kind, help, get) in metrics {
+        family(&mut out, name, kind, help);
+        for id in &ids {
+            let _ = writeln!(
+                out,
+                "{name}{{listener=\"{id}\"}} {}",
+                Counters::get(get(&counters[*id]))
+            );
+        }
+    }
+    family(
+        &mut out,
+        "onramp_snapshot_apply_seconds",
+        "gauge",
+        "Time the last snapshot took to apply.",
+    );
+    let micros = status.last_apply_micros.load(Relaxed);
+    let _ = writeln!(out, "onramp_snapshot_apply_seconds {}", micros as f64 / 1e6);
+    family(
+        &mut out,
+        "onramp_applied_revision",
+        "gauge",
+        "Revision of the configuration the edge serves.",
+    );
+    let _ = writeln!(out, "onramp_applied_revision {}", status.applied_revision());
+    out
+}

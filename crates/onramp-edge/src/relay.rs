@@ -1,0 +1,153 @@
+//! Bidirectional TCP relay: half-close aware, idle timeout, shared bandwidth limits, counters.
+//!
+//! Buffers are taken from a small pool only while bytes are moving, so an idle proxied
+//! connection holds no buffer (see ARCHITECTURE.md for the memory figures).
+
+use std::io;
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use onramp_balancer::bucket::TokenBucket;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::backend::now_ms;
+use crate::metrics::Counters;
+
+const BUF_SIZE: usize = 16 * 1024;
+const POOL_MAX: usize = 256;
+
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+fn take_buf() -> Vec<u8> {
+    POOL.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop()
+        .unwrap_or_else(|| vec![0u8; BUF_SIZE])
+}
+
+fn give_buf(b: Vec<u8>) {
+    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    if pool.len() < POOL_MAX {
+        pool.push(b);
+    }
+}
+
+/// What limits and counts one direction.
+pub struct Limits<'a> {
+    pub buckets: [&'a TokenBucket; 2],
+    pub counter: &'a AtomicU64,
+}
+
+pub(crate) async fn write_all(to: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        to.writable().await?;
+        match to.try_write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn nanos() -> u64 {
+    now_ms().saturating_mul(1_000_000)
+}
+
+/// Sleep as long as the buckets ask after taking `n` bytes.
+async fn throttle(limits: &Limits<'_>, n: u64) {
+    let now = nanos();
+    let mut wait = 0;
+    for b in limits.buckets {
+        if let Err(w) = b.take(n, now) {
+            wait = wait.max(w);
+        }
+    }
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_nanos(wait)).await;
+    }
+}
+
+/// Copy `from` → `to` until EOF, then half-close `to`.
+async fn pump(
+    from: &TcpStream,
+    to: &TcpStream,
+    limits: Limits<'_>,
+    last: &AtomicU64,
+) -> io::Result<()> {
+    loop {
+        from.readable().await?;
+        let mut buf = take_buf();
+        let r = from.try_read(&mut buf);
+        let n = match r {
+            Ok(0) => {
+                give_buf(buf);
+                let _ = socket2::SockRef::from(to).shutdown(Shutdown::Write);
+                return Ok(());
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                give_buf(buf);
+                continue;
+            }
+            Err(e) => {
+                give_buf(buf);
+                return Err(e);
+            }
+        };
+        let w = write_all(to, &buf[..n]).await;
+        give_buf(buf);
+        w?;
+        last.store(now_ms(), Relaxed);
+        Counters::add(limits.counter, n as u64);
+        throttle(&limits, n as u64).await;
+    }
+}
+
+async fn idle_watch(last: &AtomicU64, idle: Duration) {
+    let idle_ms = idle.as_millis() as u64;
+    loop {
+        let since = now_ms().saturating_sub(last.load(Relaxed));
+        if since >= idle_ms {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(idle_ms - since)).await;
+    }
+}
+
+async fn until_killed(mut killed: watch::Receiver<bool>) {
+    while !*killed.borrow_and_update() {
+        if killed.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Relay both ways until both sides closed, the connection idles out, or the origin is killed.
+pub async fn relay(
+    client: &TcpStream,
+    origin: &TcpStream,
+    up: Limits<'_>,
+    down: Limits<'_>,
+    idle: Duration,
+    killed: watch::Receiver<bool>,
+) {
+    let last = AtomicU64::new(now_ms());
+    let both = async {
+        let (a, b) = tokio::join!(
+            pump(client, origin, up, &last),
+            pump(origin, client, down, &last)
+        );
+        if let Err(e) = a.and(b) {
+            tracing::debug!(error = %e, "relay ended with an error");
+        }
+    };
+    tokio::select! {
+        _ = both => {}
+        _ = idle_watch(&last, idle) => tracing::debug!("idle timeout"),
+        _ = until_killed(killed) => tracing::debug!("origin drained: closing"),
+    }
+}

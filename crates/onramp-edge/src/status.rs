@@ -1,0 +1,80 @@
+//! What the edge publishes for the control plane and the admin endpoint: health per binding,
+//! listener open failures, and counters. Shared memory only; written by the edge, read by others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use onramp_core::health::{BindingHealth, HealthSource};
+
+use crate::metrics::Counters;
+
+#[derive(Default)]
+pub struct EdgeStatus {
+    health: RwLock<HashMap<String, BindingHealth>>,
+    failures: RwLock<HashMap<String, String>>,
+    /// Counters per listener, registered when the listener opens.
+    pub(crate) counters: RwLock<HashMap<String, Arc<Counters>>>,
+    /// Duration of the last snapshot application, microseconds.
+    pub(crate) last_apply_micros: std::sync::atomic::AtomicU64,
+    pub(crate) applied_revision: std::sync::atomic::AtomicU64,
+}
+
+impl EdgeStatus {
+    pub(crate) fn set_health(&self, binding_id: &str, h: BindingHealth) {
+        self.health
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(binding_id.to_string(), h);
+    }
+
+    pub(crate) fn forget_health(&self, binding_id: &str) {
+        self.health
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(binding_id);
+    }
+
+    pub(crate) fn set_failure(&self, listener_id: &str, error: Option<String>) {
+        let mut f = self.failures.write().unwrap_or_else(|p| p.into_inner());
+        match error {
+            Some(e) => f.insert(listener_id.to_string(), e),
+            None => f.remove(listener_id),
+        };
+    }
+
+    /// Why a listener could not open, if it could not.
+    pub fn failure(&self, listener_id: &str) -> Option<String> {
+        self.failures
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(listener_id)
+            .cloned()
+    }
+
+    /// Counters of a listener (connections, bytes, packets).
+    pub fn counters(&self, listener_id: &str) -> Option<Arc<Counters>> {
+        self.counters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(listener_id)
+            .cloned()
+    }
+
+    pub fn applied_revision(&self) -> u64 {
+        self.applied_revision
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl HealthSource for EdgeStatus {
+    fn binding(&self, binding_id: &str) -> Option<BindingHealth> {
+        self.health
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(binding_id)
+            .cloned()
+    }
+    fn listener_failure(&self, listener_id: &str) -> Option<String> {
+        self.failure(listener_id)
+    }
+}

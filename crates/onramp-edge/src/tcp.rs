@@ -1,0 +1,155 @@
+//! TCP listeners: accept, enforce limits, pick an origin, connect with a timeout and retry another
+//! origin on failure (the client never sees an origin that a retry could hide), send the PROXY
+//! header if configured, then relay.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use onramp_balancer::proxy_protocol::{v1_header, v2_header, Transport};
+use onramp_core::ClientIpMethod;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::listener::ListenerRt;
+use crate::metrics::Counters;
+use crate::relay::{relay, Limits};
+use crate::EdgeConfig;
+
+/// Attempts per connection: the first pick plus retries on other origins.
+const MAX_ATTEMPTS: usize = 3;
+
+pub async fn accept_loop(
+    listener: TcpListener,
+    rt: Arc<ArcSwap<ListenerRt>>,
+    cfg: Arc<EdgeConfig>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((sock, peer)) => {
+                let current = rt.load_full();
+                tokio::spawn(handle(sock, peer, current, cfg.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Decrements a counter when dropped.
+struct Held<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Take one slot of `counter` if it stays within `max` (0 = unlimited).
+fn admit(counter: &std::sync::atomic::AtomicU64, max: u64) -> Option<Held<'_>> {
+    let n = counter.fetch_add(1, Relaxed) + 1;
+    let held = Held(counter);
+    if max != 0 && n > max {
+        return None;
+    }
+    Some(held)
+}
+
+async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: Arc<EdgeConfig>) {
+    let c = &rt.counters;
+    Counters::add(&c.conns_total, 1);
+    let (Some(_l), Some(_a)) = (
+        admit(&c.conns_open, rt.spec.max_connections),
+        admit(&rt.accel.conns, rt.accel.max_conns.load(Relaxed)),
+    ) else {
+        Counters::add(&c.conns_refused, 1);
+        return;
+    };
+    if rt.spec.traffic_dial == 0 {
+        Counters::add(&c.conns_refused, 1);
+        return;
+    }
+    let Some((origin, idx)) = connect(&rt, peer, &cfg).await else {
+        Counters::add(&c.conns_refused, 1);
+        return;
+    };
+    let backend = rt.backends[idx].clone();
+    backend.active.fetch_add(1, Relaxed);
+    let _active = Held32(&backend.active);
+    let _ = client.set_nodelay(true);
+    let _ = origin.set_nodelay(true);
+    if let Err(e) = send_proxy_header(&origin, &rt, peer, &client).await {
+        tracing::debug!(error = %e, "PROXY header write failed");
+        return;
+    }
+    let up = Limits {
+        buckets: [&rt.bucket, &rt.accel.bucket],
+        counter: &c.bytes_in,
+    };
+    let down = Limits {
+        buckets: [&rt.bucket, &rt.accel.bucket],
+        counter: &c.bytes_out,
+    };
+    relay(
+        &client,
+        &origin,
+        up,
+        down,
+        cfg.tcp_idle_timeout,
+        backend.killed(),
+    )
+    .await;
+}
+
+struct Held32<'a>(&'a std::sync::atomic::AtomicU32);
+
+impl Drop for Held32<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Connect to a picked origin, retrying other origins on failure.
+async fn connect(
+    rt: &ListenerRt,
+    peer: SocketAddr,
+    cfg: &EdgeConfig,
+) -> Option<(TcpStream, usize)> {
+    let mut tried: Vec<usize> = Vec::new();
+    for attempt in 0..MAX_ATTEMPTS.min(rt.backends.len().max(1)) {
+        let idx = rt.pick(peer.ip(), &tried)?;
+        tried.push(idx);
+        if attempt > 0 {
+            Counters::add(&rt.counters.retries, 1);
+        }
+        let backend = &rt.backends[idx];
+        let Some(addr) = backend.pick_addr() else {
+            continue;
+        };
+        match tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => return Some((s, idx)),
+            Ok(Err(e)) => tracing::debug!(%addr, error = %e, "origin connect failed"),
+            Err(_) => tracing::debug!(%addr, "origin connect timed out"),
+        }
+        Counters::add(&rt.counters.connect_failures, 1);
+        backend.passive_failure();
+    }
+    None
+}
+
+async fn send_proxy_header(
+    origin: &TcpStream,
+    rt: &ListenerRt,
+    peer: SocketAddr,
+    client: &TcpStream,
+) -> std::io::Result<()> {
+    let local = client.local_addr()?;
+    let header = match rt.spec.client_ip {
+        ClientIpMethod::ProxyV1 => v1_header(peer, local),
+        ClientIpMethod::ProxyV2 => v2_header(peer, local, Transport::Stream),
+        ClientIpMethod::None | ClientIpMethod::Toa => return Ok(()),
+    };
+    crate::relay::write_all(origin, &header).await
+}

@@ -1,0 +1,175 @@
+//! UDP listeners: one flow per client address with its own connected upstream socket; replies go
+//! back from the listener's socket. Flows expire when idle (the listener's persistence time, or
+//! the edge default) and the table is bounded: past the limit new flows are shed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use onramp_balancer::proxy_protocol::{v2_header, Transport};
+use onramp_core::ClientIpMethod;
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+
+use crate::backend::{now_ms, Backend};
+use crate::listener::ListenerRt;
+use crate::metrics::Counters;
+use crate::EdgeConfig;
+
+struct Flow {
+    upstream: Arc<UdpSocket>,
+    backend: Arc<Backend>,
+    last: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.backend.active.fetch_sub(1, Relaxed);
+    }
+}
+
+pub async fn serve(sock: Arc<UdpSocket>, rt: Arc<ArcSwap<ListenerRt>>, cfg: Arc<EdgeConfig>) {
+    let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
+    let mut buf = vec![0u8; 65_536];
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((n, client)) => datagram(&sock, &rt, &cfg, &mut flows, client, &buf[..n]).await,
+                Err(e) => {
+                    tracing::debug!(error = %e, "udp receive failed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            },
+            _ = sweep.tick() => expire(&rt, &cfg, &mut flows),
+        }
+    }
+}
+
+fn idle_ms(rt: &ListenerRt, cfg: &EdgeConfig) -> u64 {
+    match rt.spec.persist_secs {
+        0 => cfg.udp_idle_timeout.as_millis() as u64,
+        s => u64::from(s) * 1000,
+    }
+}
+
+fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut HashMap<SocketAddr, Flow>) {
+    let cur = rt.load();
+    let idle = idle_ms(&cur, cfg);
+    let now = now_ms();
+    flows.retain(|_, f| {
+        let alive =
+            now.saturating_sub(f.last.load(Relaxed)) < idle && !*f.backend.killed().borrow();
+        alive
+    });
+    cur.counters.flows.store(flows.len() as u64, Relaxed);
+}
+
+async fn datagram(
+    sock: &Arc<UdpSocket>,
+    rt: &ArcSwap<ListenerRt>,
+    cfg: &EdgeConfig,
+    flows: &mut HashMap<SocketAddr, Flow>,
+    client: SocketAddr,
+    data: &[u8],
+) {
+    let cur = rt.load_full();
+    Counters::add(&cur.counters.packets_in, 1);
+    Counters::add(&cur.counters.bytes_in, data.len() as u64);
+    let now = now_ms();
+    if let Some(f) = flows.get(&client) {
+        f.last.store(now, Relaxed);
+        if f.upstream.send(data).await.is_err() {
+            flows.remove(&client);
+        }
+        return;
+    }
+    if flows.len() >= cfg.max_udp_flows || cur.spec.traffic_dial == 0 {
+        Counters::add(&cur.counters.flows_shed, 1);
+        return;
+    }
+    let Some(flow) = open_flow(sock, &cur, client, now).await else {
+        Counters::add(&cur.counters.conns_refused, 1);
+        return;
+    };
+    let first = match cur.spec.client_ip {
+        ClientIpMethod::ProxyV1 | ClientIpMethod::ProxyV2 => {
+            let local = sock.local_addr().unwrap_or(client);
+            let mut d = v2_header(client, local, Transport::Datagram);
+            d.extend_from_slice(data);
+            d
+        }
+        ClientIpMethod::None | ClientIpMethod::Toa => data.to_vec(),
+    };
+    if flow.upstream.send(&first).await.is_ok() {
+        flows.insert(client, flow);
+        cur.counters.flows.store(flows.len() as u64, Relaxed);
+    }
+}
+
+async fn open_flow(
+    sock: &Arc<UdpSocket>,
+    rt: &Arc<ListenerRt>,
+    client: SocketAddr,
+    now: u64,
+) -> Option<Flow> {
+    let idx = rt.pick(client.ip(), &[])?;
+    let backend = rt.backends[idx].clone();
+    let addr = backend.pick_addr()?;
+    let bind: SocketAddr = if addr.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let upstream = Arc::new(UdpSocket::bind(bind).await.ok()?);
+    if let Err(e) = upstream.connect(addr).await {
+        tracing::debug!(%addr, error = %e, "udp upstream connect failed");
+        backend.passive_failure();
+        return None;
+    }
+    backend.active.fetch_add(1, Relaxed);
+    let last = Arc::new(AtomicU64::new(now));
+    let task = tokio::spawn(replies(
+        upstream.clone(),
+        sock.clone(),
+        client,
+        last.clone(),
+        rt.clone(),
+    ));
+    Some(Flow {
+        upstream,
+        backend,
+        last,
+        task,
+    })
+}
+
+async fn replies(
+    up: Arc<UdpSocket>,
+    sock: Arc<UdpSocket>,
+    client: SocketAddr,
+    last: Arc<AtomicU64>,
+    rt: Arc<ListenerRt>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        match up.recv(&mut buf).await {
+            Ok(n) => {
+                last.store(now_ms(), Relaxed);
+                Counters::add(&rt.counters.packets_out, 1);
+                Counters::add(&rt.counters.bytes_out, n as u64);
+                let _ = sock.send_to(&buf[..n], client).await;
+            }
+            Err(e) => {
+                // ICMP port unreachable from the origin: keep the flow, the health check decides.
+                tracing::debug!(error = %e, "udp upstream receive error");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
