@@ -100,7 +100,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
         protocol: l.protocol,
         ports: l.ports.clone(),
         scheduler: l.scheduler,
-        affinity: l.affinity == Affinity::SourceIp,
+        affinity: l.affinity == Affinity::SourceIp || l.session_persist_secs > 0,
         persist_secs: l.session_persist_secs,
         failover: l.failover,
         client_ip: l.client_ip,

@@ -188,6 +188,13 @@ impl EdgeState {
 
     async fn open_new(&mut self, spec: &ListenerSpec, accel: Arc<AccelRt>) -> Result<(), String> {
         let sockets = bind_all(spec, &self.cfg).await?;
+        if spec.client_ip == onramp_core::ClientIpMethod::Toa {
+            tracing::warn!(
+                listener = %spec.id,
+                "client IP method TOA needs a kernel module on the edge and the origin; onramp forwards \
+                 without the client address (use ClientIPMethod 1 or 2 for PROXY protocol)"
+            );
+        }
         let counters = Arc::new(Counters::default());
         self.status
             .counters

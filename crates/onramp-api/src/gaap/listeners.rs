@@ -79,6 +79,7 @@ fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
         h.unhealthy_threshold = v as u32;
     }
     validate::health_timing("DelayLoop", "ConnectTimeout", h)?;
+    apply_extensions(p, l)?;
     if let Some(v) = p.flag("FailoverSwitch")? {
         if v && l.origin_kind == OriginKind::Domain {
             return Err(TcError::value(
@@ -87,6 +88,29 @@ fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
             ));
         }
         l.failover = v;
+    }
+    Ok(())
+}
+
+/// onramp extensions (documented in docs/api.md): `SessionPersist` (seconds of source-IP
+/// persistence, 0 = off), `MaxConnections` (per-listener concurrent limit, 0 = none) and
+/// `ClientIPMethod` 2 (PROXY protocol v2).
+fn apply_extensions(p: &Params, l: &mut Listener) -> TcResult<()> {
+    if let Some(v) = p.int_in("SessionPersist", 0, 3600)? {
+        l.session_persist_secs = v as u32;
+    }
+    if let Some(v) = p.int_in("MaxConnections", 0, 10_000_000)? {
+        l.max_connections = v as u64;
+    }
+    if let Some(m) = p.int_in("ClientIPMethod", 0, 2)? {
+        if l.protocol == Protocol::Udp && m == 0 {
+            return Err(TcError::value("ClientIPMethod", "TOA is TCP-only"));
+        }
+        l.client_ip = match m {
+            0 => ClientIpMethod::Toa,
+            1 => ClientIpMethod::ProxyV1,
+            _ => ClientIpMethod::ProxyV2,
+        };
     }
     Ok(())
 }
@@ -221,11 +245,6 @@ async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
     if protocol == Protocol::Udp {
         apply_udp_probe(&p, &mut template.health)?;
     }
-    template.client_ip = match p.int_in("ClientIPMethod", 0, 1)? {
-        Some(0) => ClientIpMethod::Toa,
-        Some(_) => ClientIpMethod::ProxyV1,
-        None => ClientIpMethod::None,
-    };
     let ((), ids) = commit(ctx, |st| {
         let (owner, region) = owner_of(ctx, st, &p)?;
         let origin_ports = origin_ports(&p, &owner, ports.len())?;

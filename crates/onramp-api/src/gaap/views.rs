@@ -244,10 +244,12 @@ pub fn udp_listener(api: &Api, st: &State, l: &Listener) -> Value {
     })
 }
 
-/// GAAP `ClientIPMethod`: 0 TOA, 1 PROXY protocol (either version). No client IP reads as TOA's 0.
+/// GAAP `ClientIPMethod`: 0 TOA, 1 PROXY protocol v1, 2 PROXY protocol v2 (onramp extension).
+/// No client IP reads as TOA's 0.
 pub fn client_ip_method(m: ClientIpMethod) -> u64 {
     match m {
-        ClientIpMethod::ProxyV1 | ClientIpMethod::ProxyV2 => 1,
+        ClientIpMethod::ProxyV1 => 1,
+        ClientIpMethod::ProxyV2 => 2,
         ClientIpMethod::None | ClientIpMethod::Toa => 0,
     }
 }
