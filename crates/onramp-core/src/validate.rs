@@ -71,7 +71,8 @@ pub fn health_timing(interval_field: &str, timeout_field: &str, h: &HealthCheck)
     Ok(())
 }
 
-/// A domain name per RFC 1123 (letters, digits, hyphens; dot-separated labels of 1–63).
+/// A host name per RFC 1123 (letters, digits, hyphens; dot-separated labels of 1–63; single-label
+/// names such as `localhost` included; the last label not all digits).
 pub fn is_domain(s: &str) -> bool {
     if s.is_empty() || s.len() > 253 || s.parse::<IpAddr>().is_ok() {
         return false;
@@ -183,6 +184,7 @@ mod tests {
         assert!(origin_address("ip", "not a host").is_err());
         assert!(origin_address("ip", "999.1.1.1").is_err());
         assert!(origin_address("ip", "-bad.com").is_err());
+        assert_eq!(origin_address("ip", "localhost").unwrap().1, OriginKind::Domain);
     }
 
     #[test]
