@@ -41,9 +41,10 @@ struct Walk {
 impl Maglev {
     /// Build the table for `keys_and_weights` (index `i` of the slice is backend `i`).
     ///
-    /// The size is the smallest prime that is at least `min_size` and greater than 100 × the
-    /// number of backends (the paper's rule for at most 1 % imbalance), clamped to [`MAX_SIZE`]
-    /// before rounding up to a prime.
+    /// The size is the smallest prime at or above `min_size × 2^k`, for the smallest `k` that
+    /// makes it greater than 100 × the number of backends (the paper's rule for at most 1 %
+    /// imbalance); the doubling stops at [`MAX_SIZE`]. Stepping by doubling keeps the size (and
+    /// so the mapping) unchanged when one backend is added or removed, except across a step.
     pub fn new(keys_and_weights: &[(String, u32)], min_size: usize) -> Self {
         let m = table_size(keys_and_weights.len(), min_size);
         let mut walks: Vec<Walk> = keys_and_weights
@@ -88,9 +89,16 @@ impl Maglev {
 }
 
 /// The table size for `n` backends and a requested minimum (always a prime ≥ 2).
+///
+/// The size doubles from `min_size` until it exceeds `100 × n`, then rounds up to a prime. The
+/// coarse steps matter: if the size followed `n` exactly, adding or removing one backend of a
+/// large listener would change `M` and remap every client.
 fn table_size(n: usize, min_size: usize) -> u64 {
-    let by_count = n.saturating_mul(100).saturating_add(1);
-    let wanted = min_size.max(by_count).clamp(2, MAX_SIZE);
+    let by_count = n.saturating_mul(100);
+    let mut wanted = min_size.clamp(2, MAX_SIZE);
+    while wanted <= by_count && wanted < MAX_SIZE {
+        wanted = wanted.saturating_mul(2).min(MAX_SIZE);
+    }
     next_prime(u64::try_from(wanted).unwrap_or(2))
 }
 
@@ -231,9 +239,11 @@ mod tests {
     fn table_size_rule() {
         assert_eq!(table_size(0, DEFAULT_MIN_SIZE), 65_537);
         assert_eq!(table_size(655, DEFAULT_MIN_SIZE), 65_537);
+        assert_eq!(table_size(656, DEFAULT_MIN_SIZE), next_prime(131_074));
         let m = table_size(1_000, DEFAULT_MIN_SIZE);
         assert!(m > 100_000 && is_prime(m));
-        assert_eq!(table_size(3, 0), next_prime(301));
+        assert_eq!(table_size(999, DEFAULT_MIN_SIZE), m);
+        assert_eq!(table_size(3, 0), next_prime(512));
         assert!(table_size(usize::MAX, usize::MAX) >= MAX_SIZE as u64);
     }
 }

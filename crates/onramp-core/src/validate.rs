@@ -86,8 +86,7 @@ pub fn is_domain(s: &str) -> bool {
             && label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    }) && s.contains('.')
-        && !s
+    }) && !s
             .rsplit('.')
             .next()
             .unwrap_or("")
