@@ -85,7 +85,10 @@ impl TokenBucket {
         let mut tat = self.tat.load(Ordering::Acquire);
         loop {
             let next = tat.max(floor).saturating_add(cost);
-            match self.tat.compare_exchange_weak(tat, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .tat
+                .compare_exchange_weak(tat, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) if next > now => return Err(next - now),
                 Ok(_) => return Ok(()),
                 Err(actual) => tat = actual,

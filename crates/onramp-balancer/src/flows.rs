@@ -29,7 +29,11 @@ pub struct FlowTable<V> {
 impl<V> FlowTable<V> {
     /// A table holding at most `capacity` flows, expiring flows idle for more than `idle_ms`.
     pub fn new(capacity: usize, idle_ms: u64) -> Self {
-        Self { capacity, idle_ms, flows: HashMap::new() }
+        Self {
+            capacity,
+            idle_ms,
+            flows: HashMap::new(),
+        }
     }
 
     /// The flow of `key`, stamping it as seen at `now_ms`.
@@ -48,13 +52,22 @@ impl<V> FlowTable<V> {
     /// value is dropped). `Err(v)` when the table is full and `key` is new: shed the new flow.
     pub fn insert(&mut self, key: SocketAddr, v: V, now_ms: u64) -> Result<(), V> {
         if let Some(flow) = self.flows.get_mut(&key) {
-            *flow = Flow { value: v, last_seen_ms: now_ms };
+            *flow = Flow {
+                value: v,
+                last_seen_ms: now_ms,
+            };
             return Ok(());
         }
         if self.flows.len() >= self.capacity {
             return Err(v);
         }
-        self.flows.insert(key, Flow { value: v, last_seen_ms: now_ms });
+        self.flows.insert(
+            key,
+            Flow {
+                value: v,
+                last_seen_ms: now_ms,
+            },
+        );
         Ok(())
     }
 

@@ -19,9 +19,9 @@ const SECOND_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// FNV-1a over `bytes`, starting from `basis`.
 fn fnv1a(basis: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(basis, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
-    })
+    bytes
+        .iter()
+        .fold(basis, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
 }
 
 /// A 64-bit avalanche finaliser: every input bit affects every output bit.

@@ -21,7 +21,12 @@ impl HealthMachine {
     /// A machine needing `rise` successes to come up and `fall` failures to go down
     /// (0 is treated as 1).
     pub fn new(rise: u32, fall: u32, initially_healthy: bool) -> Self {
-        Self { rise: rise.max(1), fall: fall.max(1), healthy: initially_healthy, streak: 0 }
+        Self {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            healthy: initially_healthy,
+            streak: 0,
+        }
     }
 
     /// The current state.
@@ -128,7 +133,10 @@ mod tests {
         assert!(seen.len() > 100);
         assert_eq!(jittered_interval_ms(5, 42), 5);
         assert_eq!(jittered_interval_ms(0, 42), 0);
-        assert_eq!(jittered_interval_ms(1_000, 7), jittered_interval_ms(1_000, 7));
+        assert_eq!(
+            jittered_interval_ms(1_000, 7),
+            jittered_interval_ms(1_000, 7)
+        );
         assert!(jittered_interval_ms(u64::MAX, 3) >= u64::MAX - u64::MAX / 10);
     }
 }

@@ -55,14 +55,22 @@ impl Maglev {
                 let index = u32::try_from(i).ok().filter(|&x| x != EMPTY)?;
                 let offset = hash_bytes(key.as_bytes()) % m;
                 let skip = hash_bytes_alt(key.as_bytes()) % (m - 1) + 1;
-                Some(Walk { index, cur: offset, skip, weight: u64::from(*w), filled: 0 })
+                Some(Walk {
+                    index,
+                    cur: offset,
+                    skip,
+                    weight: u64::from(*w),
+                    filled: 0,
+                })
             })
             .collect();
         if walks.is_empty() {
             return Self { table: Vec::new() };
         }
         let len = usize::try_from(m).unwrap_or(MAX_SIZE);
-        Self { table: fill(&mut walks, len) }
+        Self {
+            table: fill(&mut walks, len),
+        }
     }
 
     /// Number of slots (0 when no backend has a positive weight).
@@ -113,7 +121,9 @@ fn fill(walks: &mut [Walk], len: usize) -> Vec<u32> {
     while free > 0 && round < len as u128 {
         round += 1;
         for walk in walks.iter_mut() {
-            while free > 0 && u128::from(walk.filled) * u128::from(max_w) < round * u128::from(walk.weight) {
+            while free > 0
+                && u128::from(walk.filled) * u128::from(max_w) < round * u128::from(walk.weight)
+            {
                 if !claim(walk, &mut table, m) {
                     return table;
                 }
@@ -128,7 +138,9 @@ fn fill(walks: &mut [Walk], len: usize) -> Vec<u32> {
 /// within `m` steps (cannot happen while the table has a free slot, since `m` is prime).
 fn claim(walk: &mut Walk, table: &mut [u32], m: u64) -> bool {
     for _ in 0..m {
-        let slot = usize::try_from(walk.cur).ok().and_then(|s| table.get_mut(s));
+        let slot = usize::try_from(walk.cur)
+            .ok()
+            .and_then(|s| table.get_mut(s));
         walk.cur = (walk.cur + walk.skip) % m;
         if let Some(entry) = slot {
             if *entry == EMPTY {

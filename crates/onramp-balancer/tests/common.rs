@@ -10,13 +10,20 @@ pub fn specs(weights: &[u32]) -> Vec<BackendSpec> {
     weights
         .iter()
         .enumerate()
-        .map(|(i, &w)| BackendSpec { key: format!("b/10.0.{}.{}:80", i / 250, i % 250), weight: w, role: Role::Any })
+        .map(|(i, &w)| BackendSpec {
+            key: format!("b/10.0.{}.{}:80", i / 250, i % 250),
+            weight: w,
+            role: Role::Any,
+        })
         .collect()
 }
 
 /// Healthy, idle, unmeasured.
 pub fn up() -> BackendLive {
-    BackendLive { healthy: true, ..BackendLive::default() }
+    BackendLive {
+        healthy: true,
+        ..BackendLive::default()
+    }
 }
 
 /// Unhealthy, otherwise normal.
@@ -26,7 +33,10 @@ pub fn down() -> BackendLive {
 
 /// A config with `algorithm` and nothing else.
 pub fn cfg(algorithm: Algorithm) -> SelectorConfig {
-    SelectorConfig { algorithm, ..SelectorConfig::default() }
+    SelectorConfig {
+        algorithm,
+        ..SelectorConfig::default()
+    }
 }
 
 /// Client address number `n` (in 198.18.0.0/15).

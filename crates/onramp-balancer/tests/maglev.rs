@@ -8,7 +8,10 @@ use onramp_balancer::{Algorithm, Selector, SelectorConfig};
 use proptest::prelude::*;
 
 fn keyed(weights: &[u32]) -> Vec<(String, u32)> {
-    specs(weights).into_iter().map(|b| (b.key, b.weight)).collect()
+    specs(weights)
+        .into_iter()
+        .map(|b| (b.key, b.weight))
+        .collect()
 }
 
 fn owners(t: &Maglev) -> Vec<Option<usize>> {
@@ -31,10 +34,13 @@ fn disruption(weights: &[u32], gone: usize) -> usize {
     after_keys.remove(gone);
     let before = Maglev::new(&before_keys, DEFAULT_MIN_SIZE);
     let after = Maglev::new(&after_keys, DEFAULT_MIN_SIZE);
-    let key_of = |keys: &[(String, u32)], o: Option<usize>| o.and_then(|i| keys.get(i)).map(|k| k.0.clone());
+    let key_of =
+        |keys: &[(String, u32)], o: Option<usize>| o.and_then(|i| keys.get(i)).map(|k| k.0.clone());
     (0..before.size())
         .filter(|&s| before.slot_owner(s) != Some(gone))
-        .filter(|&s| key_of(&before_keys, before.slot_owner(s)) != key_of(&after_keys, after.slot_owner(s)))
+        .filter(|&s| {
+            key_of(&before_keys, before.slot_owner(s)) != key_of(&after_keys, after.slot_owner(s))
+        })
         .count()
 }
 
@@ -81,12 +87,16 @@ fn measured_disruption_is_small() {
             runs += 1.0;
         }
     }
-    println!("maglev extra disruption: worst {:.3} %, mean {:.3} %", worst * 100.0, total / runs * 100.0);
-    assert!(worst <= 0.03, "worst {worst}");
+    println!(
+        "maglev extra disruption: worst {:.3} %, mean {:.3} %",
+        worst * 100.0,
+        total / runs * 100.0
+    );
+    assert!(worst <= 0.01, "worst {worst}");
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn weighted_shares_within_one_percent(weights in prop::collection::vec(1u32..=100, 1..=20)) {
@@ -103,12 +113,12 @@ proptest! {
     fn removing_one_backend_moves_few_other_slots(n in 2usize..=20, gone in 0usize..20) {
         let gone = gone % n;
         let d = disruption(&vec![1; n], gone);
-        prop_assert!(d as f64 <= 0.03 * 65_537.0, "n {n} gone {gone}: {d}");
+        prop_assert!(d as f64 <= 0.01 * 65_537.0, "n {n} gone {gone}: {d}");
     }
 
     #[test]
     fn same_specs_same_mapping(weights in prop::collection::vec(0u32..=10, 1..=12), clients in prop::collection::vec(any::<u32>(), 1..64)) {
-        let c = SelectorConfig { source_affinity: true, ..SelectorConfig { algorithm: Algorithm::RoundRobin, ..SelectorConfig::default() } };
+        let c = SelectorConfig { source_affinity: true, algorithm: Algorithm::LeastConnections, ..SelectorConfig::default() };
         let mut a = Selector::new(c, specs(&weights));
         let mut b = Selector::new(c, specs(&weights));
         for n in clients {

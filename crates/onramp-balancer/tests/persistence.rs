@@ -9,7 +9,11 @@ use common::{cfg, client, down, specs, up};
 use onramp_balancer::{Algorithm, BackendLive, Selector, SelectorConfig};
 
 fn persistent(ms: u64, cap: usize) -> SelectorConfig {
-    SelectorConfig { persist_ms: ms, max_persist_entries: cap, ..cfg(Algorithm::RoundRobin) }
+    SelectorConfig {
+        persist_ms: ms,
+        max_persist_entries: cap,
+        ..cfg(Algorithm::RoundRobin)
+    }
 }
 
 #[test]
@@ -34,7 +38,9 @@ fn entry_dropped_when_backend_becomes_ineligible() {
     let mut s = Selector::new(persistent(60_000, 100), specs(&[1, 1, 1]));
     let first = s.pick(client(1), 0, &|_| up(), &[]).unwrap_or(usize::MAX);
     let without_first = |i: usize| if i == first { down() } else { up() };
-    let second = s.pick(client(1), 1, &without_first, &[]).unwrap_or(usize::MAX);
+    let second = s
+        .pick(client(1), 1, &without_first, &[])
+        .unwrap_or(usize::MAX);
     assert_ne!(first, second);
     // When `first` recovers the client stays on `second`: the old entry is gone.
     assert_eq!(s.pick(client(1), 2, &|_| up(), &[]), Some(second));
@@ -74,11 +80,20 @@ fn table_is_bounded() {
 #[test]
 fn adopt_persistence_matches_by_key() {
     let mut old = Selector::new(persistent(1_000, 100), specs(&[1, 1, 1]));
-    let before: Vec<Option<usize>> = (0..6).map(|n| old.pick(client(n), 0, &|_| up(), &[])).collect();
+    let before: Vec<Option<usize>> = (0..6)
+        .map(|n| old.pick(client(n), 0, &|_| up(), &[]))
+        .collect();
     // The new config drops backend 0 and puts the others at shifted indices.
     let mut new_specs = specs(&[1, 1, 1]);
     new_specs.remove(0);
-    new_specs.insert(0, onramp_balancer::BackendSpec { key: "new".into(), weight: 1, role: Default::default() });
+    new_specs.insert(
+        0,
+        onramp_balancer::BackendSpec {
+            key: "new".into(),
+            weight: 1,
+            role: Default::default(),
+        },
+    );
     let mut new = Selector::new(persistent(1_000, 100), new_specs);
     new.adopt_persistence(&old);
     assert_eq!(new.persisted_len(), 4);
@@ -90,7 +105,10 @@ fn adopt_persistence_matches_by_key() {
 }
 
 fn affinity(n: usize) -> Selector {
-    let c = SelectorConfig { source_affinity: true, ..cfg(Algorithm::RoundRobin) };
+    let c = SelectorConfig {
+        source_affinity: true,
+        ..cfg(Algorithm::RoundRobin)
+    };
     Selector::new(c, specs(&vec![1; n]))
 }
 
@@ -98,7 +116,9 @@ fn affinity(n: usize) -> Selector {
 fn affinity_is_stable_and_only_moves_clients_of_a_down_backend() {
     let mut a = affinity(5);
     let mut b = affinity(5);
-    let map: Vec<Option<usize>> = (0..500).map(|n| a.pick(client(n), 0, &|_| up(), &[])).collect();
+    let map: Vec<Option<usize>> = (0..500)
+        .map(|n| a.pick(client(n), 0, &|_| up(), &[]))
+        .collect();
     for n in 0..500 {
         assert_eq!(b.pick(client(n), 0, &|_| up(), &[]), map[n as usize]);
     }
@@ -128,12 +148,20 @@ fn affinity_treats_mapped_v6_as_v4() {
 
 #[test]
 fn affinity_with_persistence_and_live_calls_once_per_backend() {
-    let c = SelectorConfig { source_affinity: true, persist_ms: 1_000, max_persist_entries: 10, ..cfg(Algorithm::RoundRobin) };
+    let c = SelectorConfig {
+        source_affinity: true,
+        persist_ms: 1_000,
+        max_persist_entries: 10,
+        ..cfg(Algorithm::RoundRobin)
+    };
     let mut s = Selector::new(c, specs(&[1, 2, 3]));
     let calls = Cell::new(0usize);
     let live = |_: usize| {
         calls.set(calls.get() + 1);
-        BackendLive { healthy: true, ..BackendLive::default() }
+        BackendLive {
+            healthy: true,
+            ..BackendLive::default()
+        }
     };
     let p = s.pick(client(3), 0, &live, &[]);
     assert_eq!(calls.get(), 3);

@@ -13,7 +13,9 @@ const ALL: [Algorithm; 4] = [
 ];
 
 fn picks(s: &mut Selector, n: usize, live: &dyn Fn(usize) -> BackendLive) -> Vec<usize> {
-    (0..n).filter_map(|k| s.pick(client(k as u32), 0, live, &[])).collect()
+    (0..n)
+        .filter_map(|k| s.pick(client(k as u32), 0, live, &[]))
+        .collect()
 }
 
 #[test]
@@ -26,17 +28,29 @@ fn round_robin_cycles_in_order() {
 fn ineligible_backends_are_skipped_by_every_algorithm() {
     let live = |i: usize| match i {
         0 => down(),
-        1 => BackendLive { draining: true, ..up() },
-        2 => BackendLive { banned: true, ..up() },
+        1 => BackendLive {
+            draining: true,
+            ..up()
+        },
+        2 => BackendLive {
+            banned: true,
+            ..up()
+        },
         _ => up(),
     };
     for alg in ALL {
         for affinity in [false, true] {
-            let c = SelectorConfig { source_affinity: affinity, ..cfg(alg) };
+            let c = SelectorConfig {
+                source_affinity: affinity,
+                ..cfg(alg)
+            };
             let mut s = Selector::new(c, specs(&[1, 1, 1, 0, 1, 1]));
             let got = picks(&mut s, 200, &live);
             assert_eq!(got.len(), 200);
-            assert!(got.iter().all(|&i| i == 4 || i == 5), "{alg:?} {affinity}: {got:?}");
+            assert!(
+                got.iter().all(|&i| i == 4 || i == 5),
+                "{alg:?} {affinity}: {got:?}"
+            );
         }
     }
 }
@@ -56,7 +70,13 @@ fn exclude_is_honoured() {
 fn no_backends_means_none() {
     let mut s = Selector::new(cfg(Algorithm::RoundRobin), Vec::new());
     assert_eq!(s.pick(client(1), 0, &|_| up(), &[]), None);
-    let mut s = Selector::new(SelectorConfig { source_affinity: true, ..cfg(Algorithm::RoundRobin) }, specs(&[0, 0]));
+    let mut s = Selector::new(
+        SelectorConfig {
+            source_affinity: true,
+            ..cfg(Algorithm::RoundRobin)
+        },
+        specs(&[0, 0]),
+    );
     assert_eq!(s.pick(client(1), 0, &|_| up(), &[]), None);
     assert_eq!(s.maglev().map(|m| m.size()), Some(0));
 }
@@ -71,13 +91,19 @@ fn smooth_wrr_matches_the_nginx_sequence() {
 #[test]
 fn least_connections_uses_active_over_weight() {
     let actives = [3u32, 2, 9];
-    let live = |i: usize| BackendLive { active: actives[i], ..up() };
+    let live = |i: usize| BackendLive {
+        active: actives[i],
+        ..up()
+    };
     // 3/2 = 1.5 beats 2/1 = 2 and 9/4.
     let mut s = Selector::new(cfg(Algorithm::LeastConnections), specs(&[2, 1, 4]));
     assert_eq!(s.pick(client(1), 0, &live, &[]), Some(0));
     // Ties (4/2 = 2/1) go round robin.
     let actives = [4u32, 2, 100];
-    let live = |i: usize| BackendLive { active: actives[i], ..up() };
+    let live = |i: usize| BackendLive {
+        active: actives[i],
+        ..up()
+    };
     let mut s = Selector::new(cfg(Algorithm::LeastConnections), specs(&[2, 1, 1]));
     assert_eq!(picks(&mut s, 4, &live), vec![0, 1, 0, 1]);
 }
@@ -85,10 +111,16 @@ fn least_connections_uses_active_over_weight() {
 #[test]
 fn least_rtt_prefers_measured_then_round_robin() {
     let rtts = [None, Some(900), Some(300), Some(300)];
-    let live = |i: usize| BackendLive { rtt_us: rtts[i], ..up() };
+    let live = |i: usize| BackendLive {
+        rtt_us: rtts[i],
+        ..up()
+    };
     let mut s = Selector::new(cfg(Algorithm::LeastRtt), specs(&[1, 1, 1, 1]));
     assert_eq!(picks(&mut s, 4, &live), vec![2, 3, 2, 3]);
-    let live = |i: usize| BackendLive { rtt_us: None, ..up() };
+    let live = |_: usize| BackendLive {
+        rtt_us: None,
+        ..up()
+    };
     assert_eq!(picks(&mut s, 3, &live).len(), 3);
     let only_unmeasured = |i: usize| if i == 0 { up() } else { down() };
     assert_eq!(s.pick(client(1), 0, &only_unmeasured, &[]), Some(0));
@@ -105,7 +137,10 @@ fn failover_prefers_masters_then_slaves() {
     let mut b = specs(&[1, 1, 1, 1]);
     roles(&mut b, &[Role::Slave, Role::Master, Role::Any, Role::Slave]);
     for alg in ALL {
-        let c = SelectorConfig { failover: true, ..cfg(alg) };
+        let c = SelectorConfig {
+            failover: true,
+            ..cfg(alg)
+        };
         let mut s = Selector::new(c, b.clone());
         let got = picks(&mut s, 50, &|_| up());
         assert!(got.iter().all(|&i| i == 1 || i == 2), "{alg:?} {got:?}");
@@ -125,8 +160,14 @@ fn failover_prefers_masters_then_slaves() {
 #[test]
 fn fails_open_when_every_backend_is_unhealthy() {
     let live = |i: usize| match i {
-        0 => BackendLive { draining: true, ..down() },
-        1 => BackendLive { banned: true, ..down() },
+        0 => BackendLive {
+            draining: true,
+            ..down()
+        },
+        1 => BackendLive {
+            banned: true,
+            ..down()
+        },
         _ => down(),
     };
     for alg in ALL {
@@ -141,7 +182,13 @@ fn fails_open_when_every_backend_is_unhealthy() {
 fn fail_open_keeps_failover_order() {
     let mut b = specs(&[1, 1]);
     roles(&mut b, &[Role::Slave, Role::Master]);
-    let mut s = Selector::new(SelectorConfig { failover: true, ..cfg(Algorithm::RoundRobin) }, b);
+    let mut s = Selector::new(
+        SelectorConfig {
+            failover: true,
+            ..cfg(Algorithm::RoundRobin)
+        },
+        b,
+    );
     assert_eq!(picks(&mut s, 3, &|_| down()), vec![1, 1, 1]);
 }
 

@@ -87,11 +87,11 @@ pub fn is_domain(s: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     }) && !s
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .bytes()
-            .all(|b| b.is_ascii_digit())
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .all(|b| b.is_ascii_digit())
 }
 
 /// Classify and normalise an origin address: an IP (canonical text) or a lower-case domain.
@@ -183,7 +183,10 @@ mod tests {
         assert!(origin_address("ip", "not a host").is_err());
         assert!(origin_address("ip", "999.1.1.1").is_err());
         assert!(origin_address("ip", "-bad.com").is_err());
-        assert_eq!(origin_address("ip", "localhost").unwrap().1, OriginKind::Domain);
+        assert_eq!(
+            origin_address("ip", "localhost").unwrap().1,
+            OriginKind::Domain
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub async fn run(
     status: Arc<EdgeStatus>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let sampler = tokio::spawn(sample_every_second(status.clone()));
     let mut edge = EdgeState {
         cfg: Arc::new(cfg),
         status: status.clone(),
@@ -63,8 +64,17 @@ pub async fn run(
             _ = stop.changed() => break,
         }
     }
+    sampler.abort();
     for (_, open) in edge.listeners.drain() {
         close(open, &edge.cfg, &edge.status, false);
+    }
+}
+
+async fn sample_every_second(status: Arc<EdgeStatus>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        status.sample();
     }
 }
 

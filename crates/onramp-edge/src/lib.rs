@@ -13,6 +13,7 @@ mod health;
 mod listener;
 mod metrics;
 mod relay;
+mod stats;
 mod status;
 mod tcp;
 mod udp;

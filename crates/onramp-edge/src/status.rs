@@ -17,6 +17,7 @@ pub struct EdgeStatus {
     /// Duration of the last snapshot application, microseconds.
     pub(crate) last_apply_micros: std::sync::atomic::AtomicU64,
     pub(crate) applied_revision: std::sync::atomic::AtomicU64,
+    pub(crate) stats: crate::stats::Stats,
 }
 
 impl EdgeStatus {
@@ -60,6 +61,24 @@ impl EdgeStatus {
             .cloned()
     }
 
+    /// Fold the counters into the per-minute series (called every second by the edge).
+    pub(crate) fn sample(&self) {
+        let counters = self
+            .counters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let health: Vec<(String, bool)> = self
+            .health
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.healthy))
+            .collect();
+        self.stats
+            .sample(&counters, &health, crate::stats::unix_now());
+    }
+
     pub fn applied_revision(&self) -> u64 {
         self.applied_revision
             .load(std::sync::atomic::Ordering::Acquire)
@@ -76,5 +95,17 @@ impl HealthSource for EdgeStatus {
     }
     fn listener_failure(&self, listener_id: &str) -> Option<String> {
         self.failure(listener_id)
+    }
+    fn listener_series(
+        &self,
+        listener_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Vec<onramp_core::health::MinuteSample> {
+        let c = self.counters(listener_id);
+        self.stats.listener(listener_id, c.as_deref(), from, to)
+    }
+    fn binding_series(&self, binding_id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
+        self.stats.binding(binding_id, from, to)
     }
 }

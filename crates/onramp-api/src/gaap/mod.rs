@@ -9,6 +9,7 @@ mod listeners;
 mod misc;
 mod origins;
 mod proxies;
+mod stats;
 pub mod views;
 
 use onramp_control::WriteError;
@@ -65,6 +66,9 @@ actions! {
     "BindListenerRealServers" => origins::bind_listener_real_servers ["ListenerId", "RealServerBindSet"],
     "DescribeListenerRealServers" => origins::describe_listener_real_servers ["ListenerId"],
     "DescribeRealServersStatus" => origins::describe_real_servers_status ["RealServerIds"],
+    "DescribeListenerStatistics" => stats::describe_listener_statistics ["ListenerId", "StartTime", "EndTime", "MetricNames", "Granularity"],
+    "DescribeProxyStatistics" => stats::describe_proxy_statistics ["ProxyId", "StartTime", "EndTime", "MetricNames", "Granularity", "Isp"],
+    "DescribeRealServerStatistics" => stats::describe_real_server_statistics ["RealServerId", "ListenerId", "RuleId", "WithinTime", "StartTime", "EndTime", "Granularity"],
     "DescribeTaskStatus" => misc::describe_task_status ["TaskId"],
     "DescribeAccessRegions" => misc::describe_access_regions [],
     "DescribeDestRegions" => misc::describe_dest_regions ["QualityType"],

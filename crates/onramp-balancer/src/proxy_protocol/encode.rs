@@ -25,7 +25,10 @@ fn as_v6(a: SocketAddr) -> SocketAddrV6 {
 fn as_v4(a: SocketAddr) -> Option<SocketAddrV4> {
     match a {
         SocketAddr::V4(v4) => Some(v4),
-        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().map(|ip| SocketAddrV4::new(ip, v6.port())),
+        SocketAddr::V6(v6) => v6
+            .ip()
+            .to_ipv4_mapped()
+            .map(|ip| SocketAddrV4::new(ip, v6.port())),
     }
 }
 
@@ -44,10 +47,22 @@ fn pair(src: SocketAddr, dst: SocketAddr) -> Pair {
 pub fn v1_header(src: SocketAddr, dst: SocketAddr) -> Vec<u8> {
     let line = match pair(src, dst) {
         Pair::V4(s, d) => {
-            format!("PROXY TCP4 {} {} {} {}\r\n", s.ip(), d.ip(), s.port(), d.port())
+            format!(
+                "PROXY TCP4 {} {} {} {}\r\n",
+                s.ip(),
+                d.ip(),
+                s.port(),
+                d.port()
+            )
         }
         Pair::V6(s, d) => {
-            format!("PROXY TCP6 {} {} {} {}\r\n", s.ip(), d.ip(), s.port(), d.port())
+            format!(
+                "PROXY TCP6 {} {} {} {}\r\n",
+                s.ip(),
+                d.ip(),
+                s.port(),
+                d.port()
+            )
         }
     };
     line.into_bytes()
@@ -99,11 +114,20 @@ mod tests {
     fn v1_shapes() {
         let s: SocketAddr = "192.0.2.1:5000".parse().unwrap();
         let d: SocketAddr = "198.51.100.2:80".parse().unwrap();
-        assert_eq!(v1_header(s, d), b"PROXY TCP4 192.0.2.1 198.51.100.2 5000 80\r\n");
+        assert_eq!(
+            v1_header(s, d),
+            b"PROXY TCP4 192.0.2.1 198.51.100.2 5000 80\r\n"
+        );
         let d6: SocketAddr = "[2001:db8::1]:443".parse().unwrap();
-        assert_eq!(v1_header(s, d6), b"PROXY TCP6 ::ffff:192.0.2.1 2001:db8::1 5000 443\r\n");
+        assert_eq!(
+            v1_header(s, d6),
+            b"PROXY TCP6 ::ffff:192.0.2.1 2001:db8::1 5000 443\r\n"
+        );
         let m6: SocketAddr = "[::ffff:198.51.100.2]:443".parse().unwrap();
-        assert_eq!(v1_header(s, m6), b"PROXY TCP4 192.0.2.1 198.51.100.2 5000 443\r\n");
+        assert_eq!(
+            v1_header(s, m6),
+            b"PROXY TCP4 192.0.2.1 198.51.100.2 5000 443\r\n"
+        );
         let big: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"
             .parse()
             .unwrap();

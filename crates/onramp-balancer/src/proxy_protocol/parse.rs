@@ -35,7 +35,11 @@ fn is_prefix_of(buf: &[u8], full: &[u8]) -> bool {
 fn parse_v1(buf: &[u8]) -> Result<Option<(Header, usize)>, ParseError> {
     let window = buf.get(..buf.len().min(V1_MAX_LEN)).unwrap_or(buf);
     let Some(end) = window.windows(2).position(|w| w == b"\r\n") else {
-        return if buf.len() >= V1_MAX_LEN { Err(ParseError::V1TooLong) } else { Ok(None) };
+        return if buf.len() >= V1_MAX_LEN {
+            Err(ParseError::V1TooLong)
+        } else {
+            Ok(None)
+        };
     };
     let line = window.get(..end).ok_or(ParseError::V1Malformed("line"))?;
     let text = std::str::from_utf8(line).map_err(|_| ParseError::V1Malformed("not ASCII"))?;
@@ -48,7 +52,9 @@ fn parse_v1_line(text: &str) -> Result<Header, ParseError> {
     let _proxy = parts.next();
     let proto = parts.next().ok_or(ParseError::V1Malformed("protocol"))?;
     if proto == "UNKNOWN" {
-        return Ok(Header::Unknown { version: Version::V1 });
+        return Ok(Header::Unknown {
+            version: Version::V1,
+        });
     }
     let v6 = match proto {
         "TCP4" => false,
@@ -82,7 +88,8 @@ fn v1_ip(field: Option<&str>, v6: bool) -> Result<IpAddr, ParseError> {
 
 fn v1_port(field: Option<&str>) -> Result<u16, ParseError> {
     let field = field.ok_or(ParseError::V1Malformed("port"))?;
-    let digits_only = !field.is_empty() && field.len() <= 5 && field.bytes().all(|b| b.is_ascii_digit());
+    let digits_only =
+        !field.is_empty() && field.len() <= 5 && field.bytes().all(|b| b.is_ascii_digit());
     if !digits_only {
         return Err(ParseError::V1Malformed("port"));
     }
@@ -113,7 +120,11 @@ fn parse_v2(buf: &[u8]) -> Result<Option<(Header, usize)>, ParseError> {
     let Some(body) = buf.get(V2_FIXED..total) else {
         return Ok(None);
     };
-    let header = if local { Header::Local } else { v2_addresses(fam, body)? };
+    let header = if local {
+        Header::Local
+    } else {
+        v2_addresses(fam, body)?
+    };
     Ok(Some((header, total)))
 }
 
@@ -124,7 +135,9 @@ fn v2_addresses(fam: u8, body: &[u8]) -> Result<Header, ParseError> {
         2 => Some(Transport::Datagram),
         _ => return Err(ParseError::V2Family),
     };
-    let unknown = Header::Unknown { version: Version::V2 };
+    let unknown = Header::Unknown {
+        version: Version::V2,
+    };
     let (src_ip, dst_ip, ports) = match fam >> 4 {
         0 | 3 => return Ok(unknown),
         1 => {

@@ -21,7 +21,10 @@ pub(crate) struct Load {
 
 impl Load {
     pub(crate) fn new(active: u32, weight: u32) -> Self {
-        Self { active: u64::from(active), weight: u64::from(weight) }
+        Self {
+            active: u64::from(active),
+            weight: u64::from(weight),
+        }
     }
 }
 
@@ -63,7 +66,11 @@ pub(crate) fn least_from_cursor<K: Ord>(
         return None;
     }
     let start = *cursor % n;
-    let order = slots.iter().enumerate().skip(start).chain(slots.iter().enumerate().take(start));
+    let order = slots
+        .iter()
+        .enumerate()
+        .skip(start)
+        .chain(slots.iter().enumerate().take(start));
     let mut best: Option<(K, usize)> = None;
     for (i, slot) in order.filter(|(_, s)| s.ok) {
         let k = key(i, slot);
@@ -102,7 +109,11 @@ pub(crate) fn least_rtt(slots: &[Slot], cursor: &mut usize) -> Option<usize> {
 
 /// Smooth weighted round robin (nginx): every eligible backend gains its weight, the one with
 /// the largest running value wins and pays back the total.
-pub(crate) fn smooth_wrr(slots: &[Slot], specs: &[BackendSpec], current: &mut Vec<i64>) -> Option<usize> {
+pub(crate) fn smooth_wrr(
+    slots: &[Slot],
+    specs: &[BackendSpec],
+    current: &mut Vec<i64>,
+) -> Option<usize> {
     current.resize(slots.len(), 0);
     let mut total: i64 = 0;
     let mut best: Option<(i64, usize)> = None;

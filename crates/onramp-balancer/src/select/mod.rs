@@ -219,7 +219,9 @@ impl Selector {
             by_key.entry(b.key.as_str()).or_insert(i);
         }
         for (client, old_index, expires_at) in old.persist.entries() {
-            let Some(spec) = old.backends.get(old_index) else { continue };
+            let Some(spec) = old.backends.get(old_index) else {
+                continue;
+            };
             if let Some(&new_index) = by_key.get(spec.key.as_str()) {
                 self.persist.put_until(client, new_index, expires_at);
             }
@@ -234,7 +236,10 @@ impl Selector {
             let l = live(i);
             let candidate = !l.draining && !l.banned && spec.weight > 0;
             any_healthy |= candidate && l.healthy;
-            self.slots.push(Slot { live: l, ok: candidate && !exclude.contains(&i) });
+            self.slots.push(Slot {
+                live: l,
+                ok: candidate && !exclude.contains(&i),
+            });
         }
         let mut any_master = false;
         for (slot, spec) in self.slots.iter_mut().zip(&self.backends) {
@@ -278,7 +283,9 @@ impl Selector {
         let slots = &self.slots;
         match self.cfg.algorithm {
             Algorithm::RoundRobin => algo::round_robin(slots, &mut self.cursor),
-            Algorithm::WeightedRoundRobin => algo::smooth_wrr(slots, &self.backends, &mut self.current),
+            Algorithm::WeightedRoundRobin => {
+                algo::smooth_wrr(slots, &self.backends, &mut self.current)
+            }
             Algorithm::LeastConnections => {
                 algo::least_connections(slots, &self.backends, &mut self.cursor)
             }

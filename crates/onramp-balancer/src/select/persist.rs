@@ -31,7 +31,13 @@ pub(crate) struct PersistTable {
 impl PersistTable {
     /// A table whose entries live `ttl_ms` after their last use, holding at most `cap` entries.
     pub(crate) fn new(ttl_ms: u64, cap: usize) -> Self {
-        Self { ttl_ms, cap, map: HashMap::new(), order: BTreeMap::new(), seq: 0 }
+        Self {
+            ttl_ms,
+            cap,
+            map: HashMap::new(),
+            order: BTreeMap::new(),
+            seq: 0,
+        }
     }
 
     /// Whether persistence is on at all.
@@ -66,12 +72,18 @@ impl PersistTable {
             self.order.remove(&(old.expires_at, old.seq));
         } else {
             while self.map.len() >= self.cap {
-                let Some((_, victim)) = self.order.pop_first() else { break };
+                let Some((_, victim)) = self.order.pop_first() else {
+                    break;
+                };
                 self.map.remove(&victim);
             }
         }
         self.seq = self.seq.wrapping_add(1);
-        let entry = Entry { backend, expires_at, seq: self.seq };
+        let entry = Entry {
+            backend,
+            expires_at,
+            seq: self.seq,
+        };
         self.map.insert(client, entry);
         self.order.insert((expires_at, self.seq), client);
     }

@@ -1,0 +1,174 @@
+//! Time series behind the statistics actions: per-listener traffic and per-binding health in
+//! one-minute buckets, kept for 24 hours. A sampler turns the cumulative counters into deltas
+//! every second; reads add the not-yet-sampled part of the current minute, so a query right after
+//! traffic sees all of it. Only minutes with something in them take memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use onramp_core::health::MinuteSample;
+
+use crate::metrics::Counters;
+
+const KEEP_SECS: i64 = 24 * 3600;
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn minute_of(t: i64) -> i64 {
+    t - t.rem_euclid(60)
+}
+
+/// Cumulative counter values at the last sample.
+#[derive(Default, Clone, Copy)]
+struct Seen {
+    bytes_in: u64,
+    bytes_out: u64,
+    packets_in: u64,
+    packets_out: u64,
+}
+
+fn read(c: &Counters) -> Seen {
+    Seen {
+        bytes_in: c.bytes_in.load(Relaxed),
+        bytes_out: c.bytes_out.load(Relaxed),
+        packets_in: c.packets_in.load(Relaxed),
+        packets_out: c.packets_out.load(Relaxed),
+    }
+}
+
+#[derive(Default)]
+struct Series {
+    seen: Seen,
+    minutes: BTreeMap<i64, MinuteSample>,
+}
+
+impl Series {
+    fn bucket(&mut self, minute: i64) -> &mut MinuteSample {
+        self.minutes.entry(minute).or_insert(MinuteSample {
+            minute,
+            ..Default::default()
+        })
+    }
+
+    fn add_delta(&mut self, now: Seen, minute: i64, conns: u64) {
+        let d = delta(self.seen, now);
+        self.seen = now;
+        let b = self.bucket(minute);
+        b.bytes_in += d.bytes_in;
+        b.bytes_out += d.bytes_out;
+        b.packets_in += d.packets_in;
+        b.packets_out += d.packets_out;
+        b.peak_conns = b.peak_conns.max(conns);
+    }
+}
+
+fn delta(a: Seen, b: Seen) -> Seen {
+    Seen {
+        bytes_in: b.bytes_in.saturating_sub(a.bytes_in),
+        bytes_out: b.bytes_out.saturating_sub(a.bytes_out),
+        packets_in: b.packets_in.saturating_sub(a.packets_in),
+        packets_out: b.packets_out.saturating_sub(a.packets_out),
+    }
+}
+
+#[derive(Default)]
+pub struct Stats {
+    listeners: Mutex<HashMap<String, Series>>,
+    bindings: Mutex<HashMap<String, BTreeMap<i64, f64>>>,
+}
+
+impl Stats {
+    /// Fold the counters' growth since the last sample into the current minute.
+    pub fn sample(
+        &self,
+        counters: &HashMap<String, std::sync::Arc<Counters>>,
+        health: &[(String, bool)],
+        now: i64,
+    ) {
+        let minute = minute_of(now);
+        let mut ls = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, c) in counters {
+            let conns = c.conns_open.load(Relaxed).max(c.flows.load(Relaxed));
+            let s = ls.entry(id.clone()).or_insert_with(|| Series {
+                seen: read(c),
+                ..Default::default()
+            });
+            s.add_delta(read(c), minute, conns);
+            while s
+                .minutes
+                .first_key_value()
+                .is_some_and(|(m, _)| *m < now - KEEP_SECS)
+            {
+                s.minutes.pop_first();
+            }
+        }
+        ls.retain(|id, _| counters.contains_key(id));
+        drop(ls);
+        let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, healthy) in health {
+            let m = bs.entry(id.clone()).or_default();
+            let v = m.entry(minute).or_insert(1.0);
+            if !healthy {
+                *v = 0.0;
+            }
+            while m
+                .first_key_value()
+                .is_some_and(|(k, _)| *k < now - KEEP_SECS)
+            {
+                m.pop_first();
+            }
+        }
+        bs.retain(|id, _| health.iter().any(|(h, _)| h == id));
+    }
+
+    /// Minutes of `listener` in `[from, to)`, including the unsampled part of the current one.
+    pub fn listener(
+        &self,
+        id: &str,
+        counters: Option<&Counters>,
+        from: i64,
+        to: i64,
+    ) -> Vec<MinuteSample> {
+        let ls = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = ls.get(id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<MinuteSample> = s.minutes.range(from..to).map(|(_, v)| *v).collect();
+        let now_min = minute_of(unix_now());
+        if let (Some(c), true) = (counters, (from..to).contains(&now_min)) {
+            let d = delta(s.seen, read(c));
+            let pos = out.iter().position(|b| b.minute == now_min);
+            let b = match pos {
+                Some(i) => &mut out[i],
+                None => {
+                    out.push(MinuteSample {
+                        minute: now_min,
+                        ..Default::default()
+                    });
+                    let last = out.len() - 1;
+                    &mut out[last]
+                }
+            };
+            b.bytes_in += d.bytes_in;
+            b.bytes_out += d.bytes_out;
+            b.packets_in += d.packets_in;
+            b.packets_out += d.packets_out;
+            b.peak_conns = b.peak_conns.max(c.conns_open.load(Relaxed));
+        }
+        out
+    }
+
+    pub fn binding(&self, id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
+        let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
+        bs.get(id)
+            .map(|m| m.range(from..to).map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default()
+    }
+}
