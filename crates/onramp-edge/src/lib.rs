@@ -13,6 +13,7 @@ mod health;
 mod listener;
 mod metrics;
 mod relay;
+mod splice;
 mod stats;
 mod status;
 mod tcp;

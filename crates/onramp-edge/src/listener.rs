@@ -112,7 +112,11 @@ impl ListenerRt {
                 },
             })
             .collect();
-        let selector = Mutex::new(Selector::new(selector_config(&spec), sel_specs));
+        let mut selector = Selector::new(selector_config(&spec), sel_specs);
+        if let Some(p) = prev {
+            selector.adopt_persistence(&p.selector.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        let selector = Mutex::new(selector);
         let rate = bytes_per_sec(spec.bandwidth_mbps);
         bucket.set_rate(rate, burst(rate));
         Self {

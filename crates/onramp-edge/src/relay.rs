@@ -15,8 +15,11 @@ use tokio::sync::watch;
 
 use crate::backend::now_ms;
 use crate::metrics::Counters;
+use crate::splice;
 
 const BUF_SIZE: usize = 16 * 1024;
+/// A spliced chunk smaller than this turns the direction back to buffered copies.
+const SMALL: usize = 4 * 1024;
 const POOL_MAX: usize = 256;
 
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
@@ -71,36 +74,78 @@ async fn throttle(limits: &Limits<'_>, n: u64) {
     }
 }
 
-/// Copy `from` → `to` until EOF, then half-close `to`.
+/// One chunk moved: its size, or end of stream.
+enum Moved {
+    Bytes(usize),
+    Eof,
+    Nothing,
+}
+
+/// Move one buffered chunk `from` → `to`.
+async fn copy_chunk(from: &TcpStream, to: &TcpStream) -> io::Result<Moved> {
+    let mut buf = take_buf();
+    let r = from.try_read(&mut buf);
+    let moved = match r {
+        Ok(0) => Moved::Eof,
+        Ok(n) => match write_all(to, &buf[..n]).await {
+            Ok(()) => Moved::Bytes(n),
+            Err(e) => {
+                give_buf(buf);
+                return Err(e);
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Moved::Nothing,
+        Err(e) => {
+            give_buf(buf);
+            return Err(e);
+        }
+    };
+    give_buf(buf);
+    Ok(moved)
+}
+
+/// Move one chunk through a pipe; `None` when no pipe can be had.
+async fn splice_chunk(from: &TcpStream, to: &TcpStream) -> Option<io::Result<Moved>> {
+    let pipe = splice::take()?;
+    let r = match splice::fill(from, &pipe) {
+        Ok(0) => Ok(Moved::Eof),
+        Ok(n) => splice::drain(&pipe, to, n).await.map(|()| Moved::Bytes(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Moved::Nothing),
+        Err(e) => Err(e),
+    };
+    if r.is_ok() {
+        splice::give(pipe);
+    }
+    Some(r)
+}
+
+/// Copy `from` → `to` until EOF, then half-close `to`. Small exchanges go through a buffer;
+/// once a read fills the buffer the direction switches to splice until the flow turns small.
 async fn pump(
     from: &TcpStream,
     to: &TcpStream,
     limits: Limits<'_>,
     last: &AtomicU64,
 ) -> io::Result<()> {
+    let mut bulk = false;
     loop {
         from.readable().await?;
-        let mut buf = take_buf();
-        let r = from.try_read(&mut buf);
-        let n = match r {
-            Ok(0) => {
-                give_buf(buf);
+        let moved = match bulk {
+            true => match splice_chunk(from, to).await {
+                Some(r) => r?,
+                None => copy_chunk(from, to).await?,
+            },
+            false => copy_chunk(from, to).await?,
+        };
+        let n = match moved {
+            Moved::Eof => {
                 let _ = socket2::SockRef::from(to).shutdown(Shutdown::Write);
                 return Ok(());
             }
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                give_buf(buf);
-                continue;
-            }
-            Err(e) => {
-                give_buf(buf);
-                return Err(e);
-            }
+            Moved::Nothing => continue,
+            Moved::Bytes(n) => n,
         };
-        let w = write_all(to, &buf[..n]).await;
-        give_buf(buf);
-        w?;
+        bulk = if bulk { n >= SMALL } else { n >= BUF_SIZE };
         last.store(now_ms(), Relaxed);
         Counters::add(limits.counter, n as u64);
         throttle(&limits, n as u64).await;
