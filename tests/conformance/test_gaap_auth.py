@@ -2,12 +2,14 @@
 envelope (HTTP 200, exact Content-Type, RequestId, [] not null), oversized bodies."""
 import json
 import random
+import subprocess
 import time
 
 import pytest
 import requests
 
 import helpers as h
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 
 def _error(resp: requests.Response) -> dict:
@@ -270,6 +272,56 @@ def test_oversized_get_query(server, api):
     assert api("DescribeAccessRegions")["TotalCount"] == 1
 
 
-@pytest.mark.skip(reason="a second account cannot be created through the API yet")
-def test_other_account_gets_resource_not_found():
-    """Tenancy: another account's proxy is ResourceNotFound, never a hint that it exists."""
+def _admin(server, *args) -> dict:
+    out = subprocess.run([str(h.onramp_bin()), "admin", "--data-dir", str(server.data_dir), *args],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _until(fn, timeout=10.0):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return fn()
+        except TencentCloudSDKException as e:
+            if e.code != "AuthFailure.SecretIdNotFound" or time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_other_account_gets_resource_not_found(server, api):
+    """Tenancy: another account's resources are ResourceNotFound, never a hint that they exist;
+    each account lists only its own. The second account is made with `onramp admin` on the store
+    of the running server, which picks it up within a second."""
+    mine = api("CreateProxy", {"ProjectId": 0, "ProxyName": "tenancy-a", "AccessRegion": "local",
+                               "RealServerRegion": "local", "Bandwidth": 10, "Concurrent": 2})["InstanceId"]
+    other = _admin(server, "create-account", "--name", "tenant-b")
+    theirs = h.GaapApi(server, other["secret_id"], other["secret_key"])
+    listed = _until(lambda: theirs("DescribeProxies", {}))
+    assert listed["TotalCount"] == 0 and listed["ProxySet"] == []
+    err = theirs.error("DescribeProxyDetail", {"ProxyId": mine})
+    h.assert_code(err, "ResourceNotFound")
+    res = theirs("DestroyProxies", {"ProxyIds": [mine], "Force": 1})
+    assert mine in res["InvalidStatusInstanceSet"]
+    assert api("DescribeProxyDetail", {"ProxyId": mine})["ProxyDetail"]["ProxyId"] == mine
+
+
+def test_sub_key_limited_to_actions(server, api):
+    creds = server.credentials()
+    sub = _admin(server, "create-key", "--account", creds["account_id"], "--actions", "DescribeProxies")
+    limited = h.GaapApi(server, sub["secret_id"], sub["secret_key"])
+    _until(lambda: limited("DescribeProxies", {}))
+    err = limited.error("CreateProxy", {"ProjectId": 0, "ProxyName": "nope", "AccessRegion": "local",
+                                        "RealServerRegion": "local", "Bandwidth": 10, "Concurrent": 2})
+    h.assert_code(err, "AuthFailure.UnauthorizedOperation")
+    _admin(server, "disable-key", "--secret-id", sub["secret_id"])
+    deadline = time.time() + 10
+    while True:
+        try:
+            limited("DescribeProxies", {})
+        except TencentCloudSDKException as e:
+            h.assert_code(e, "AuthFailure.SecretIdNotFound")
+            break
+        assert time.time() < deadline, "a disabled key still works"
+        time.sleep(0.1)

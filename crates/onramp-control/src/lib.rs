@@ -69,6 +69,9 @@ impl Control {
         f: impl FnOnce(&State) -> Result<(Vec<Op>, R), E>,
     ) -> Result<(u64, R), WriteError<E>> {
         let _w = self.writer.lock().await;
+        // Another process (an admin command, another control node) may have written: validate
+        // against the latest state.
+        self.reload_if_behind().await?;
         let (ops, out) = {
             let s = self.state();
             f(&s).map_err(WriteError::Rejected)?
@@ -86,6 +89,46 @@ impl Control {
             self.applied.fetch_max(rev, Ordering::AcqRel);
         }
         Ok((rev, out))
+    }
+
+    /// Reload the state if the store moved past what this node knows (others wrote to it).
+    /// Returns whether it reloaded.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        if self.store.revision().await? <= self.committed_revision() {
+            return Ok(false);
+        }
+        let _w = self.writer.lock().await;
+        self.reload_if_behind().await
+    }
+
+    /// Callers hold the writer lock.
+    async fn reload_if_behind(&self) -> Result<bool, StoreError> {
+        if self.store.revision().await? <= self.committed_revision() {
+            return Ok(false);
+        }
+        let loaded = self.store.load().await?;
+        let rev = loaded.revision;
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) =
+            State::from_records(rev, loaded.records);
+        self.committed.send_replace(rev);
+        if !self.edge_attached.load(Ordering::Acquire) {
+            self.applied.fetch_max(rev, Ordering::AcqRel);
+        }
+        tracing::info!(
+            revision = rev,
+            "reloaded the state written by another process"
+        );
+        Ok(true)
+    }
+
+    /// Follow writes made by other processes, checking every `every`.
+    pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "cannot read the store revision");
+            }
+        }
     }
 
     pub fn committed_revision(&self) -> u64 {
@@ -158,8 +201,26 @@ mod tests {
         c.set_applied(rev);
         assert!(c.is_applied(rev));
 
-        let reopened = Control::open(store).await.unwrap();
+        let reopened = Control::open(store.clone()).await.unwrap();
         assert_eq!(reopened.state().accounts.len(), 2);
         assert_eq!(reopened.committed_revision(), 2);
+
+        // A write by another node is picked up by refresh, and before any local write.
+        let other = Control::open(store).await.unwrap();
+        other
+            .write(|_| Ok::<_, ()>((vec![account("c")], ())))
+            .await
+            .unwrap();
+        assert!(reopened.refresh().await.unwrap());
+        assert!(reopened.state().accounts.contains_key("c"));
+        c.write(|s| {
+            assert!(
+                s.accounts.contains_key("c"),
+                "writers validate against the latest state"
+            );
+            Ok::<_, ()>((vec![account("d")], ()))
+        })
+        .await
+        .unwrap();
     }
 }

@@ -23,7 +23,7 @@ struct Credentials<'a> {
     account_id: &'a str,
 }
 
-fn random_text(len: usize) -> String {
+pub fn random_text(len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();
     (0..len)

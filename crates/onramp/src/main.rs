@@ -2,6 +2,7 @@
 //! and the embedded store in one process.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod bootstrap;
 mod config;
 mod serve;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run everything in one process: API, local edge, embedded SQLite store.
     Serve(config::ServeArgs),
+    /// Operator commands on the store: accounts, keys, status.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => run(serve::serve(args)),
+        Command::Admin(args) => run(admin::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,6 +48,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind_address: cfg.bind_address.to_string(),
         ..ApiConfig::default()
     };
+    tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
     let edge = start_edge(&control, &cfg)?;
     let status = edge.status();
     let api = Api::new(control, status.clone(), api_cfg);
@@ -120,7 +121,7 @@ async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
         })
 }
 
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let s = SqliteStore::open_url(url)
             .await

@@ -1,0 +1,154 @@
+//! `onramp admin …`: operator commands that work on the store directly (accounts, keys, status).
+//! A running `serve` picks their writes up within a second (it follows the store's revision).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use onramp_control::Control;
+use onramp_core::{ids, Account, ApiKey, Op, Record};
+use serde_json::json;
+
+use crate::bootstrap::random_text;
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// Data directory of the store [default: ./onramp-data]
+    #[arg(long, env = "ONRAMP_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Store URL (overrides --data-dir)
+    #[arg(long, env = "ONRAMP_STORE", global = true)]
+    store: Option<String>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account with its first key; prints the key as JSON.
+    CreateAccount {
+        #[arg(long, default_value = "tenant")]
+        name: String,
+    },
+    /// Create another key for an account; --actions limits it to those actions.
+    CreateKey {
+        #[arg(long)]
+        account: String,
+        /// Comma-separated action names this key may call (default: all)
+        #[arg(long, value_delimiter = ',')]
+        actions: Vec<String>,
+    },
+    /// Disable a key.
+    DisableKey {
+        #[arg(long)]
+        secret_id: String,
+    },
+    /// Print the store's revision and resource counts.
+    Status,
+}
+
+async fn open(args: &AdminArgs) -> anyhow::Result<Arc<Control>> {
+    let url = match &args.store {
+        Some(u) => u.clone(),
+        None => {
+            let dir = args
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("./onramp-data"));
+            if !dir.join("onramp.db").exists() {
+                bail!(
+                    "no store at {} (run `onramp serve` first or pass --store)",
+                    dir.display()
+                );
+            }
+            format!("sqlite://{}", dir.join("onramp.db").display())
+        }
+    };
+    let store = crate::serve::open_store(&url).await?;
+    Control::open(store).await.context("loading the store")
+}
+
+fn new_key(account: &str, actions: Vec<String>, now: i64) -> ApiKey {
+    ApiKey {
+        secret_id: format!("AKID{}", random_text(32)),
+        secret_key: random_text(32),
+        account_id: account.to_string(),
+        enabled: true,
+        allowed_actions: actions,
+        created_at: now,
+        revision: 0,
+    }
+}
+
+fn key_json(k: &ApiKey) -> serde_json::Value {
+    json!({"account_id": k.account_id, "secret_id": k.secret_id, "secret_key": k.secret_key, "allowed_actions": k.allowed_actions})
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let control = open(&args).await?;
+    let now = onramp_api::now_millis();
+    let write = |ops: Vec<Op>| {
+        let c = control.clone();
+        async move {
+            c.write(|_| Ok::<_, ()>((ops, ())))
+                .await
+                .map_err(|e| anyhow::anyhow!("writing to the store: {e}"))
+        }
+    };
+    match args.command {
+        AdminCommand::CreateAccount { name } => {
+            let app_id: u64 = 1_260_000_000 + (now as u64 % 700_000_000);
+            let account = Account {
+                id: app_id.to_string(),
+                name,
+                app_id,
+                uin: app_id.to_string(),
+                domain_id: ids::hex32(),
+                created_at: now,
+                revision: 0,
+            };
+            if control.state().accounts.contains_key(&account.id) {
+                bail!("account id {} is taken; retry", account.id);
+            }
+            let key = new_key(&account.id, Vec::new(), now);
+            write(vec![
+                Op::Put(Record::Account(account.clone())),
+                Op::Put(Record::Key(key.clone())),
+            ])
+            .await?;
+            let mut out = key_json(&key);
+            out["domain_id"] = json!(account.domain_id);
+            out["app_id"] = json!(app_id);
+            println!("{out}");
+        }
+        AdminCommand::CreateKey { account, actions } => {
+            if !control.state().accounts.contains_key(&account) {
+                bail!("no account {account}");
+            }
+            let key = new_key(&account, actions, now);
+            write(vec![Op::Put(Record::Key(key.clone()))]).await?;
+            println!("{}", key_json(&key));
+        }
+        AdminCommand::DisableKey { secret_id } => {
+            let Some(mut key) = control.state().keys.get(&secret_id).cloned() else {
+                bail!("no key {secret_id}")
+            };
+            key.enabled = false;
+            write(vec![Op::Put(Record::Key(key))]).await?;
+            println!("{}", json!({"secret_id": secret_id, "enabled": false}));
+        }
+        AdminCommand::Status => {
+            let st = control.state();
+            println!(
+                "{}",
+                json!({
+                    "revision": st.revision, "accounts": st.accounts.len(), "keys": st.keys.len(),
+                    "accelerators": st.accelerators.len(), "groups": st.groups.len(), "listeners": st.listeners.len(),
+                    "origins": st.origins.len(), "bindings": st.bindings.len(), "tasks": st.tasks.len(),
+                })
+            );
+        }
+    }
+    Ok(())
+}
