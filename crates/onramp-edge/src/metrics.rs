@@ -32,6 +32,9 @@ impl Counters {
     }
 }
 
+/// Name, type, help, and which counter.
+type Family = (&'static str, &'static str, &'static str, fn(&Counters) -> &AtomicU64);
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
@@ -42,7 +45,7 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
     let mut ids: Vec<&String> = counters.keys().collect();
     ids.sort();
     let mut out = String::new();
-    let metrics: [(&str, &str, &str, fn(&Counters) -> &AtomicU64); 11] = [
+    let metrics: [Family; 11] = [
         (
             "onramp_connections_open",
             "gauge",
