@@ -146,8 +146,11 @@ pub async fn ping(addr: SocketAddr) -> bool {
     }
     let mut buf = [0u8; 16];
     // Silence (or a reply) means reachable; an ICMP error surfaces as a receive error.
-    !matches!(tokio::time::timeout(Duration::from_millis(200), s.recv(&mut buf)).await, Ok(Err(_)))
-}}
+    !matches!(
+        tokio::time::timeout(Duration::from_millis(200), s.recv(&mut buf)).await,
+        Ok(Err(_))
+    )
+}
 
 async fn probe_once(addr: SocketAddr, p: &Probe) -> Option<Duration> {
     let start = Instant::now();

@@ -33,7 +33,12 @@ impl Counters {
 }
 
 /// Name, type, help, and which counter.
-type Family = (&'static str, &'static str, &'static str, fn(&Counters) -> &AtomicU64);
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Counters) -> &AtomicU64,
+);
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
