@@ -70,6 +70,19 @@ fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut HashMap<Socket
     cur.counters.flows.store(flows.len() as u64, Relaxed);
 }
 
+/// Datagrams are policed, not queued: past this much debt in a bucket they are dropped.
+const MAX_DEBT_NS: u64 = 20_000_000;
+
+/// Whether the listener's and accelerator's bandwidth allows `n` more bytes now.
+pub fn within_bandwidth(rt: &ListenerRt, n: usize) -> bool {
+    let now = now_ms().saturating_mul(1_000_000);
+    let a = rt.bucket.take(n as u64, now);
+    let b = rt.accel.bucket.take(n as u64, now);
+    [a, b]
+        .iter()
+        .all(|r| r.err().is_none_or(|w| w <= MAX_DEBT_NS))
+}
+
 async fn datagram(
     sock: &Arc<UdpSocket>,
     rt: &ArcSwap<ListenerRt>,
@@ -79,6 +92,9 @@ async fn datagram(
     data: &[u8],
 ) {
     let cur = rt.load_full();
+    if !within_bandwidth(&cur, data.len()) {
+        return;
+    }
     Counters::add(&cur.counters.packets_in, 1);
     Counters::add(&cur.counters.bytes_in, data.len() as u64);
     let now = now_ms();
@@ -159,6 +175,7 @@ async fn replies(
     let mut buf = vec![0u8; 65_536];
     loop {
         match up.recv(&mut buf).await {
+            Ok(n) if !within_bandwidth(&rt, n) => {}
             Ok(n) => {
                 last.store(now_ms(), Relaxed);
                 Counters::add(&rt.counters.packets_out, 1);

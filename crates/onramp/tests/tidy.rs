@@ -102,3 +102,25 @@ fn only_the_binary_picks_a_store_backend() {
         );
     }
 }
+
+#[test]
+fn the_data_plane_never_depends_on_the_control_plane() {
+    let edge = root().join("crates/onramp-edge");
+    for crate_dir in [edge.clone(), root().join("crates/onramp-balancer")] {
+        let m = manifest(&crate_dir);
+        let deps = m.split("[dev-dependencies]").next().unwrap_or("");
+        for banned in [
+            "onramp-store",
+            "onramp-api",
+            "onramp-control",
+            "sqlx",
+            "axum",
+        ] {
+            assert!(
+                !deps.contains(banned),
+                "{} must not depend on {banned}: the data plane never awaits the store or the API",
+                crate_dir.display()
+            );
+        }
+    }
+}
