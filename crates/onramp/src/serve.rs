@@ -16,6 +16,7 @@ use onramp_control::reconcile;
 use onramp_control::Control;
 use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
 use onramp_store::Store;
+use onramp_store_postgres::PgStore;
 use onramp_store_sqlite::SqliteStore;
 
 use crate::bootstrap;
@@ -87,6 +88,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A store URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
 fn store_kind(url: &str) -> &str {
     url.split(':').next().unwrap_or("")
 }
@@ -129,7 +138,10 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(s));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("the PostgreSQL store is not available in this build yet; use sqlite://PATH");
+        let s = PgStore::open(url)
+            .await
+            .with_context(|| format!("cannot open store {}", redact(url)))?;
+        return Ok(Arc::new(s));
     }
     bail!("--store '{url}' must start with sqlite:// or postgres://")
 }
