@@ -171,3 +171,13 @@ def uniq(request) -> h.Uniq:
 def proxy(api, uniq) -> str:
     """A RUNNING proxy of this test alone."""
     return h.create_proxy(api, uniq("px"))
+
+
+@pytest.fixture
+def lab(api, server, uniq):
+    """Data-plane resources of one test (dataplane.Lab): origins, proxies, listeners; torn down after."""
+    import dataplane
+
+    lab = dataplane.Lab(api, server, uniq)
+    yield lab
+    lab.close()

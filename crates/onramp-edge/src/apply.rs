@@ -176,6 +176,7 @@ impl EdgeState {
             accel,
             prev.bucket.clone(),
         ));
+        health::resolve_new(&rt.backends).await;
         let removed = rt.removed_from(&prev);
         for b in &removed {
             self.status.forget_health(&b.spec.binding_id);
@@ -218,6 +219,7 @@ impl EdgeState {
             accel,
             Arc::new(TokenBucket::new(0, 0)),
         ));
+        health::resolve_new(&rt.backends).await;
         let shared = Arc::new(ArcSwap::from(rt.clone()));
         let mut open = Open {
             sockets: start(sockets, shared.clone(), &self.cfg),

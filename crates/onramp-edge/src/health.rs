@@ -175,6 +175,20 @@ async fn resolve(b: &Backend) -> Option<Vec<SocketAddr>> {
     (!found.is_empty()).then_some(found)
 }
 
+/// Resolve domain backends that have no address yet, so a listener reported as applied can
+/// forward at once (bounded: 2 s per name).
+pub async fn resolve_new(backends: &[Arc<Backend>]) {
+    for b in backends
+        .iter()
+        .filter(|b| b.spec.kind == OriginKind::Domain && b.addrs().is_empty())
+    {
+        match tokio::time::timeout(Duration::from_secs(2), resolve(b)).await {
+            Ok(Some(addrs)) => b.set_addrs(addrs),
+            _ => b.resolve_failed.store(true, Relaxed),
+        }
+    }
+}
+
 fn check_addr(b: &Backend, p: &Probe, a: SocketAddr) -> SocketAddr {
     let port = b.spec.probe_port.or(p.check.port).unwrap_or(a.port());
     SocketAddr::new(a.ip(), port)

@@ -104,10 +104,22 @@ async fn copy_chunk(from: &TcpStream, to: &TcpStream) -> io::Result<Moved> {
     Ok(moved)
 }
 
+/// The most one chunk may move: a bandwidth-limited flow moves at most one burst at a time, so
+/// the limit holds over short intervals too.
+fn chunk_limit(limits: &Limits<'_>) -> usize {
+    limits
+        .buckets
+        .iter()
+        .filter(|b| b.rate() > 0)
+        .map(|b| b.burst() as usize)
+        .min()
+        .unwrap_or(splice::CHUNK)
+}
+
 /// Move one chunk through a pipe; `None` when no pipe can be had.
-async fn splice_chunk(from: &TcpStream, to: &TcpStream) -> Option<io::Result<Moved>> {
+async fn splice_chunk(from: &TcpStream, to: &TcpStream, max: usize) -> Option<io::Result<Moved>> {
     let pipe = splice::take()?;
-    let r = match splice::fill(from, &pipe) {
+    let r = match splice::fill(from, &pipe, max) {
         Ok(0) => Ok(Moved::Eof),
         Ok(n) => splice::drain(&pipe, to, n).await.map(|()| Moved::Bytes(n)),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Moved::Nothing),
@@ -131,7 +143,7 @@ async fn pump(
     loop {
         from.readable().await?;
         let moved = match bulk {
-            true => match splice_chunk(from, to).await {
+            true => match splice_chunk(from, to, chunk_limit(&limits)).await {
                 Some(r) => r?,
                 None => copy_chunk(from, to).await?,
             },
@@ -171,7 +183,8 @@ async fn until_killed(mut killed: watch::Receiver<bool>) {
     }
 }
 
-/// Relay both ways until both sides closed, the connection idles out, or the origin is killed.
+/// Relay both ways until both sides closed, either side fails (a reset ends the whole
+/// connection), the connection idles out, or the origin is killed.
 pub async fn relay(
     client: &TcpStream,
     origin: &TcpStream,
@@ -182,12 +195,21 @@ pub async fn relay(
 ) {
     let last = AtomicU64::new(now_ms());
     let both = async {
-        let (a, b) = tokio::join!(
-            pump(client, origin, up, &last),
-            pump(origin, client, down, &last)
-        );
-        if let Err(e) = a.and(b) {
-            tracing::debug!(error = %e, "relay ended with an error");
+        let a = pump(client, origin, up, &last);
+        let b = pump(origin, client, down, &last);
+        tokio::pin!(a, b);
+        let (mut a_done, mut b_done) = (false, false);
+        while !(a_done && b_done) {
+            let r = tokio::select! {
+                r = &mut a, if !a_done => { a_done = true; r }
+                r = &mut b, if !b_done => { b_done = true; r }
+            };
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "relay ended with an error");
+                // Make the other peer see a reset too rather than a clean end.
+                let _ = socket2::SockRef::from(client).set_linger(Some(Duration::ZERO));
+                return;
+            }
         }
     };
     tokio::select! {

@@ -70,10 +70,12 @@ fn flags() -> SpliceFFlags {
     SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK
 }
 
-/// Move up to `CHUNK` readable bytes of `from` into the pipe. `Ok(0)` is end of stream.
-pub fn fill(from: &TcpStream, pipe: &Pipe) -> io::Result<usize> {
+/// Move up to `max` (at most `CHUNK`) readable bytes of `from` into the pipe. `Ok(0)` is end of
+/// stream.
+pub fn fill(from: &TcpStream, pipe: &Pipe, max: usize) -> io::Result<usize> {
+    let len = max.clamp(1, CHUNK);
     from.try_io(Interest::READABLE, || {
-        splice(from, None, &pipe.w, None, CHUNK, flags()).map_err(io::Error::from)
+        splice(from, None, &pipe.w, None, len, flags()).map_err(io::Error::from)
     })
 }
 

@@ -96,10 +96,9 @@ impl Stats {
         let mut ls = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
         for (id, c) in counters {
             let conns = c.conns_open.load(Relaxed).max(c.flows.load(Relaxed));
-            let s = ls.entry(id.clone()).or_insert_with(|| Series {
-                seen: read(c),
-                ..Default::default()
-            });
+            // Counters of a listener start at zero when it opens, so a new series starts there too:
+            // traffic before the first sample is counted.
+            let s = ls.entry(id.clone()).or_default();
             s.add_delta(read(c), minute, conns);
             while s
                 .minutes

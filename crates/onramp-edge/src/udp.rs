@@ -76,11 +76,8 @@ const MAX_DEBT_NS: u64 = 20_000_000;
 /// Whether the listener's and accelerator's bandwidth allows `n` more bytes now.
 pub fn within_bandwidth(rt: &ListenerRt, n: usize) -> bool {
     let now = now_ms().saturating_mul(1_000_000);
-    let a = rt.bucket.take(n as u64, now);
-    let b = rt.accel.bucket.take(n as u64, now);
-    [a, b]
-        .iter()
-        .all(|r| r.err().is_none_or(|w| w <= MAX_DEBT_NS))
+    rt.bucket.try_take(n as u64, now, MAX_DEBT_NS)
+        && rt.accel.bucket.try_take(n as u64, now, MAX_DEBT_NS)
 }
 
 async fn datagram(
@@ -105,7 +102,9 @@ async fn datagram(
         }
         return;
     }
-    if flows.len() >= cfg.max_udp_flows || cur.spec.traffic_dial == 0 {
+    let listener_full =
+        cur.spec.max_connections != 0 && flows.len() as u64 >= cur.spec.max_connections;
+    if flows.len() >= cfg.max_udp_flows || listener_full || cur.spec.traffic_dial == 0 {
         Counters::add(&cur.counters.flows_shed, 1);
         return;
     }

@@ -1,0 +1,59 @@
+"""Data plane, UDP: flows forwarded both ways, one origin per flow, the PROXY v2 header in front of
+the first datagram of each flow only, source-IP affinity across flows."""
+import pytest
+
+import dataplane as dp
+
+
+def test_udp_forwards_flows_both_ways(lab):
+    a, b = lab.udp_origin("a"), lab.udp_origin("b")
+    lst = lab.udp_listener([a, b], Scheduler="rr")
+
+    flows = [dp.UdpClient(lst.port) for _ in range(10)]
+    lab.clients += flows
+    first = [f.tag(b"hello-%d" % i) for i, f in enumerate(flows)]
+    got = dp.counts(first)
+    assert set(got) == {"a", "b"}, got
+    assert abs(got["a"] - got["b"]) <= 2, got  # rr across new flows
+    # A flow keeps its origin; every datagram comes back whole.
+    for i, f in enumerate(flows):
+        for k in range(3):
+            payload = b"flow-%d-msg-%d-" % (i, k) + bytes(range(256)) * 4
+            assert f.ask(payload) == first[i].encode() + b":" + payload
+    # The origins saw the client datagrams untouched (no header without ClientIPMethod), each flow
+    # from one upstream address.
+    for o in (a, b):
+        peers = o.peers()
+        assert peers, o.tag
+        assert all(p[0].startswith("127.") for p in peers)
+    assert sum(len(o.datagrams) for o in (a, b)) == 10 * 4
+
+
+@pytest.mark.parametrize("method", [1, 2])
+def test_udp_proxy_v2_header_on_first_datagram_only(lab, method):
+    o = lab.udp_origin("pp")
+    lst = lab.udp_listener([o], ClientIPMethod=method)
+    for n, src in enumerate(("127.0.0.12", "127.0.0.13")):  # two flows, each gets its own header
+        f = dp.UdpClient(lst.port, src=src)
+        lab.clients.append(f)
+        assert f.tag(b"first-%d" % n) == "pp"
+        assert f.tag(b"second-%d" % n) == "pp"
+        assert f.tag(b"third-%d" % n) == "pp"
+        mine = [d for _, d in o.datagrams if d.endswith((b"first-%d" % n, b"second-%d" % n, b"third-%d" % n))]
+        want = dp.proxy_v2(f.local, ("127.0.0.1", lst.port), 0x12)
+        assert mine == [want + b"first-%d" % n, b"second-%d" % n, b"third-%d" % n], [d.hex() for d in mine]
+
+
+def test_udp_source_ip_affinity(lab):
+    """SessionPersist: every flow from one client address reaches the same origin."""
+    origins = [lab.udp_origin(t) for t in ("a", "b", "c")]
+    lst = lab.udp_listener(origins, Scheduler="rr", SessionPersist=60)
+    seen: dict[str, set] = {}
+    for ip in dp.CLIENT_IPS[:16]:
+        for k in range(3):  # three sockets (source ports) = three flows per client address
+            f = dp.UdpClient(lst.port, src=ip)
+            lab.clients.append(f)
+            seen.setdefault(ip, set()).add(f.tag(b"%s-%d" % (ip.encode(), k)))
+    assert all(len(t) == 1 for t in seen.values()), seen
+    used = set().union(*seen.values())
+    assert len(used) >= 2, f"16 client addresses all hashed to {used}"
