@@ -128,6 +128,7 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
             );
         }
     }
+    origin_health(&mut out, status);
     family(
         &mut out,
         "onramp_snapshot_apply_seconds",
@@ -144,4 +145,37 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
     );
     let _ = writeln!(out, "onramp_applied_revision {}", status.applied_revision());
     out
+}
+
+/// Health and check RTT per origin binding.
+fn origin_health(out: &mut String, status: &EdgeStatus) {
+    let health = status.health_snapshot();
+    family(
+        out,
+        "onramp_origin_healthy",
+        "gauge",
+        "1 when the origin binding passes its health checks.",
+    );
+    for (id, h) in &health {
+        let _ = writeln!(
+            out,
+            "onramp_origin_healthy{{binding=\"{id}\"}} {}",
+            u8::from(h.healthy)
+        );
+    }
+    family(
+        out,
+        "onramp_origin_rtt_seconds",
+        "gauge",
+        "Round-trip time of the last successful health check.",
+    );
+    for (id, h) in &health {
+        if let Some(us) = h.rtt_micros {
+            let _ = writeln!(
+                out,
+                "onramp_origin_rtt_seconds{{binding=\"{id}\"}} {}",
+                us as f64 / 1e6
+            );
+        }
+    }
 }

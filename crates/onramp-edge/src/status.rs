@@ -79,6 +79,19 @@ impl EdgeStatus {
             .sample(&counters, &health, crate::stats::unix_now());
     }
 
+    /// Every binding's health, sorted by binding ID.
+    pub fn health_snapshot(&self) -> Vec<(String, BindingHealth)> {
+        let mut v: Vec<(String, BindingHealth)> = self
+            .health
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, h)| (k.clone(), h.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     pub fn applied_revision(&self) -> u64 {
         self.applied_revision
             .load(std::sync::atomic::Ordering::Acquire)

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use onramp_balancer::proxy_protocol::{v1_header, v2_header, Transport};
 use onramp_core::ClientIpMethod;
 use tokio::net::{TcpListener, TcpStream};
+use tracing::Instrument;
 
 use crate::listener::ListenerRt;
 use crate::metrics::Counters;
@@ -28,7 +29,9 @@ pub async fn accept_loop(
         match listener.accept().await {
             Ok((sock, peer)) => {
                 let current = rt.load_full();
-                tokio::spawn(handle(sock, peer, current, cfg.clone()));
+                let span =
+                    tracing::debug_span!("conn", listener = %current.spec.id, client = %peer);
+                tokio::spawn(handle(sock, peer, current, cfg.clone()).instrument(span));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
