@@ -148,10 +148,9 @@ async fn send_proxy_header(
     peer: SocketAddr,
     client: &TcpStream,
 ) -> std::io::Result<()> {
-    let local = client.local_addr()?;
     let header = match rt.spec.client_ip {
-        ClientIpMethod::ProxyV1 => v1_header(peer, local),
-        ClientIpMethod::ProxyV2 => v2_header(peer, local, Transport::Stream),
+        ClientIpMethod::ProxyV1 => v1_header(peer, client.local_addr()?),
+        ClientIpMethod::ProxyV2 => v2_header(peer, client.local_addr()?, Transport::Stream),
         ClientIpMethod::None | ClientIpMethod::Toa => return Ok(()),
     };
     crate::relay::write_all(origin, &header).await
