@@ -4,7 +4,9 @@
 //! Writes go through `commit`, which records the request as a task (`TaskId` = `RequestId`,
 //! as terraform expects) and maps store conflicts to GAAP codes.
 
+mod bindings;
 mod groups;
+mod listener_params;
 mod listeners;
 mod misc;
 mod origins;
@@ -63,7 +65,7 @@ actions! {
     "DescribeRealServers" => origins::describe_real_servers ["ProjectId", "SearchValue", "Offset", "Limit", "TagSet", "Filters"],
     "ModifyRealServerName" => origins::modify_real_server_name ["RealServerName", "RealServerId"],
     "RemoveRealServers" => origins::remove_real_servers ["RealServerIds"],
-    "BindListenerRealServers" => origins::bind_listener_real_servers ["ListenerId", "RealServerBindSet"],
+    "BindListenerRealServers" => bindings::bind_listener_real_servers ["ListenerId", "RealServerBindSet"],
     "DescribeListenerRealServers" => origins::describe_listener_real_servers ["ListenerId"],
     "DescribeRealServersStatus" => origins::describe_real_servers_status ["RealServerIds"],
     "DescribeListenerStatistics" => stats::describe_listener_statistics ["ListenerId", "StartTime", "EndTime", "MetricNames", "Granularity"],

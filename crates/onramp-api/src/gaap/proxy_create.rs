@@ -5,8 +5,8 @@
 //! two racing requests cannot both pass a check that only one of them may pass.
 
 use onramp_core::{
-    ids, Accelerator, AcceleratorChange, AcceleratorGroup, Dialect, EndpointGroup, ListenerChange,
-    Op, Owner, Record, State, Tag, Task,
+    ids, Accelerator, AcceleratorChange, AcceleratorGroup, Dialect, ListenerChange, Op, Owner,
+    Record, State, Tag, Task,
 };
 use serde_json::{json, Map, Value};
 
@@ -303,17 +303,7 @@ fn clone_listeners(ctx: &Ctx<'_>, st: &State, source: &Accelerator, acc: &Accele
     let mut ops = Vec::new();
     for l in st.listeners_of(&source.id) {
         let id = fresh_id(ids::LISTENER, |id| st.listeners.contains_key(id));
-        let eg = EndpointGroup {
-            id: ids::uuid(),
-            account_id: ctx.account.id.clone(),
-            listener_id: id.clone(),
-            region: acc.access_region.clone(),
-            implicit: true,
-            created_at: ctx.now,
-            updated_at: ctx.now,
-            ..Default::default()
-        };
-        ops.push(Op::Put(Record::Listener(onramp_core::Listener {
+        let copy = onramp_core::Listener {
             id,
             account_id: ctx.account.id.clone(),
             created_by: Dialect::Gaap,
@@ -324,7 +314,9 @@ fn clone_listeners(ctx: &Ctx<'_>, st: &State, source: &Accelerator, acc: &Accele
             updated_at: ctx.now,
             revision: 0,
             ..l.clone()
-        })));
+        };
+        let eg = super::super::listeners::implicit_group(ctx, &copy, &acc.access_region);
+        ops.push(Op::Put(Record::Listener(copy)));
         ops.push(Op::Put(Record::EndpointGroup(eg)));
     }
     ops
