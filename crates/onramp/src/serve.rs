@@ -53,6 +53,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let edge = start_edge(&control, &cfg)?;
     let status = edge.status();
     let api = Api::new(control, status.clone(), api_cfg);
+    let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
     let handle = Handle::new();
     let admin_handle = Handle::new();
     tokio::spawn(shutdown_on_signal(vec![
@@ -110,11 +111,24 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    let l = TcpListener::bind(addr)
+/// Claim `addr` now (a taken port is a clear start-up error) without accepting yet: clients
+/// are refused until `listen`, so an accepted connection means the server is ready.
+fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    sock.set_reuse_address(true)?;
+    sock.bind(&addr.into())
         .with_context(|| format!("cannot listen for the {what} on {addr} (is the port in use?)"))?;
-    l.set_nonblocking(true)?;
-    Ok(l)
+    Ok(sock)
+}
+
+fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
+    sock.listen(1024)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
 }
 
 async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
