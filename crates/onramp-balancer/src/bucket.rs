@@ -74,38 +74,26 @@ impl TokenBucket {
     /// Charge `bytes` at `now_ns` (any monotonic clock, the same for all callers).
     /// `Ok(())`: send now. `Err(wait_ns)`: the bytes are charged; sleep `wait_ns`, then send them.
     pub fn take(&self, bytes: u64, now_ns: u64) -> Result<(), u64> {
-        let rate = self.rate();
-        if rate == 0 {
-            return Ok(());
-        }
-        let cost = cost_ns(bytes, rate);
-        let tolerance = cost_ns(self.burst(), rate);
-        let now = now_ns.saturating_add(EPOCH);
-        let floor = now.saturating_sub(tolerance);
-        let mut tat = self.tat.load(Ordering::Acquire);
-        loop {
-            let next = tat.max(floor).saturating_add(cost);
-            match self
-                .tat
-                .compare_exchange_weak(tat, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) if next > now => return Err(next - now),
-                Ok(_) => return Ok(()),
-                Err(actual) => tat = actual,
-            }
+        match self.charge(bytes, now_ns, u64::MAX) {
+            Some(0) | None => Ok(()),
+            Some(wait) => Err(wait),
         }
     }
-}
 
-impl TokenBucket {
     /// Police instead of shaping: charge `bytes` only if that leaves at most `max_debt_ns` to
     /// wait; otherwise charge nothing and return `false` (the caller drops the datagram). Under
     /// sustained overload the bucket therefore keeps admitting its rate instead of sinking into
     /// unbounded debt.
     pub fn try_take(&self, bytes: u64, now_ns: u64, max_debt_ns: u64) -> bool {
+        self.charge(bytes, now_ns, max_debt_ns).is_some()
+    }
+
+    /// One compare-and-swap loop for both: charge unless the wait would exceed `max_debt_ns`.
+    /// Returns the wait in ns (0 = none), or `None` when nothing was charged.
+    fn charge(&self, bytes: u64, now_ns: u64, max_debt_ns: u64) -> Option<u64> {
         let rate = self.rate();
         if rate == 0 {
-            return true;
+            return Some(0);
         }
         let cost = cost_ns(bytes, rate);
         let tolerance = cost_ns(self.burst(), rate);
@@ -115,13 +103,13 @@ impl TokenBucket {
         loop {
             let next = tat.max(floor).saturating_add(cost);
             if next > now.saturating_add(max_debt_ns) {
-                return false;
+                return None;
             }
             match self
                 .tat
                 .compare_exchange_weak(tat, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return true,
+                Ok(_) => return Some(next.saturating_sub(now)),
                 Err(actual) => tat = actual,
             }
         }
