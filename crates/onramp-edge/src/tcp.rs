@@ -74,7 +74,7 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
         Counters::add(&c.conns_refused, 1);
         return;
     }
-    let Some((origin, idx)) = connect(&rt, peer, &cfg).await else {
+    let Some((origin, idx)) = Box::pin(connect(&rt, peer, &cfg)).await else {
         Counters::add(&c.conns_refused, 1);
         return;
     };
@@ -83,7 +83,7 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
     let _active = Held32(&backend.active);
     let _ = client.set_nodelay(true);
     let _ = origin.set_nodelay(true);
-    if let Err(e) = send_proxy_header(&origin, &rt, peer, &client).await {
+    if let Err(e) = Box::pin(send_proxy_header(&origin, &rt, peer, &client)).await {
         tracing::debug!(error = %e, "PROXY header write failed");
         return;
     }
