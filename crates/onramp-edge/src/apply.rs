@@ -269,6 +269,8 @@ fn tcp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
         Some(socket2::Protocol::TCP),
     )?;
     s.set_reuse_address(true)?;
+    // Accepted sockets inherit TCP_NODELAY on Linux: one setsockopt here instead of one per connection.
+    s.set_nodelay(true)?;
     s.set_nonblocking(true)?;
     s.bind(&addr.into())?;
     s.listen(4096)?;

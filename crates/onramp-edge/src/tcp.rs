@@ -81,7 +81,6 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
     let backend = rt.backends[idx].clone();
     backend.active.fetch_add(1, Relaxed);
     let _active = Held32(&backend.active);
-    let _ = client.set_nodelay(true);
     let _ = origin.set_nodelay(true);
     if let Err(e) = Box::pin(send_proxy_header(&origin, &rt, peer, &client)).await {
         tracing::debug!(error = %e, "PROXY header write failed");
