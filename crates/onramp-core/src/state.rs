@@ -28,6 +28,7 @@ pub struct State {
     groups_by_listener: HashMap<String, BTreeSet<String>>,
     members_by_group: HashMap<String, BTreeSet<String>>,
     tasks_by_number: HashMap<u64, String>,
+    origins_by_project: HashMap<(String, i64), BTreeSet<String>>,
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -105,6 +106,10 @@ impl State {
                 self.endpoint_groups.insert(e.id.clone(), e);
             }
             Record::Origin(o) => {
+                self.origins_by_project
+                    .entry((o.account_id.clone(), o.project_id))
+                    .or_default()
+                    .insert(o.id.clone());
                 self.origins.insert(o.id.clone(), o);
             }
             Record::Binding(b) => {
@@ -150,7 +155,15 @@ impl State {
                 }
             }
             Kind::Origin => {
-                self.origins.remove(id);
+                if let Some(o) = self.origins.remove(id) {
+                    let key = (o.account_id, o.project_id);
+                    if let Some(set) = self.origins_by_project.get_mut(&key) {
+                        set.remove(id);
+                        if set.is_empty() {
+                            self.origins_by_project.remove(&key);
+                        }
+                    }
+                }
             }
             Kind::Binding => {
                 if let Some(b) = self.bindings.remove(id) {
@@ -265,11 +278,31 @@ impl State {
             .any(|l| self.bindings_of(&l.id).next().is_some())
     }
 
+    /// The account's origins in one project, in ID order.
+    pub fn origins_in_project<'a>(
+        &'a self,
+        account: &str,
+        project: i64,
+    ) -> impl Iterator<Item = &'a Origin> + 'a {
+        self.origins_by_project
+            .get(&(account.to_string(), project))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.origins.get(id))
+    }
+
+    /// The project of a listener's owner (proxy or group).
+    pub fn listener_project(&self, l: &Listener) -> i64 {
+        match &l.owner {
+            Owner::Accelerator(a) => self.accelerators.get(a).map(|a| a.project_id).unwrap_or(0),
+            Owner::Group(g) => self.groups.get(g).map(|g| g.project_id).unwrap_or(0),
+        }
+    }
+
     /// The account's origin with this address in this project.
     pub fn origin_by_address(&self, account: &str, project: i64, address: &str) -> Option<&Origin> {
-        self.origins
-            .values()
-            .find(|o| o.account_id == account && o.project_id == project && o.address == address)
+        self.origins_in_project(account, project)
+            .find(|o| o.address == address)
     }
 }
 

@@ -277,11 +277,15 @@ fn listener_real_servers(
     let l = st
         .listener(account, listener_id)
         .ok_or_else(|| TcError::not_found("ListenerId", listener_id))?;
-    let candidates: Vec<Value> = sorted_origins(st, account)
-        .into_iter()
+    // The origins that can be bound: those of the listener's project (proxy or group), of the
+    // listener's kind, not banned. Indexed by project, so the cost follows the project's size,
+    // not the store's.
+    let mut in_project: Vec<&Origin> = st
+        .origins_in_project(account, st.listener_project(l))
         .filter(|o| o.kind == l.origin_kind && !o.banned)
-        .map(views::real_server)
         .collect();
+    in_project.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let candidates: Vec<Value> = in_project.into_iter().map(views::real_server).collect();
     // Same order as the listener's own RealServerSet (DescribeTCP/UDPListeners).
     let bound: Vec<Value> = st
         .bindings_of(&l.id)

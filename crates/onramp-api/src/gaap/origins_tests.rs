@@ -773,7 +773,7 @@ async fn describe_listener_real_servers_has_the_seed_shape() {
     );
 
     let a = h.add("10.0.0.1", 3).await;
-    h.add("10.0.0.2", 0).await;
+    let b = h.add("10.0.0.2", 0).await;
     h.add("www.example.com", 0).await;
     let mut banned = h.api.control.state().origins[&a].clone();
     (banned.id, banned.address, banned.banned) = ("rs-banned00".into(), "10.6.6.6".into(), true);
@@ -785,10 +785,13 @@ async fn describe_listener_real_servers_has_the_seed_shape() {
     let r = h
         .ok("DescribeListenerRealServers", json!({"ListenerId": l}))
         .await;
-    assert_eq!(r["TotalCount"], 2, "IP origins that are not banned");
+    assert_eq!(
+        r["TotalCount"], 1,
+        "IP origins of the listener's project (0) that are not banned"
+    );
     assert_eq!(
         r["RealServerSet"][0],
-        json!({"RealServerIP": "10.0.0.1", "RealServerId": a, "RealServerName": "n", "ProjectId": 3, "InBanBlacklist": 0})
+        json!({"RealServerIP": "10.0.0.2", "RealServerId": b, "RealServerName": "n", "ProjectId": 0, "InBanBlacklist": 0})
     );
     assert_eq!(r["BindRealServerTotalCount"], 1);
     assert_eq!(
