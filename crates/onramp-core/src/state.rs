@@ -29,6 +29,7 @@ pub struct State {
     members_by_group: HashMap<String, BTreeSet<String>>,
     tasks_by_number: HashMap<u64, String>,
     origins_by_project: HashMap<(String, i64), BTreeSet<String>>,
+    origins_by_address: HashMap<(String, i64, String), String>,
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -110,6 +111,10 @@ impl State {
                     .entry((o.account_id.clone(), o.project_id))
                     .or_default()
                     .insert(o.id.clone());
+                self.origins_by_address.insert(
+                    (o.account_id.clone(), o.project_id, o.address.clone()),
+                    o.id.clone(),
+                );
                 self.origins.insert(o.id.clone(), o);
             }
             Record::Binding(b) => {
@@ -156,6 +161,14 @@ impl State {
             }
             Kind::Origin => {
                 if let Some(o) = self.origins.remove(id) {
+                    let addr_key = (o.account_id.clone(), o.project_id, o.address.clone());
+                    if self
+                        .origins_by_address
+                        .get(&addr_key)
+                        .is_some_and(|x| x == id)
+                    {
+                        self.origins_by_address.remove(&addr_key);
+                    }
                     let key = (o.account_id, o.project_id);
                     if let Some(set) = self.origins_by_project.get_mut(&key) {
                         set.remove(id);
@@ -301,8 +314,10 @@ impl State {
 
     /// The account's origin with this address in this project.
     pub fn origin_by_address(&self, account: &str, project: i64, address: &str) -> Option<&Origin> {
-        self.origins_in_project(account, project)
-            .find(|o| o.address == address)
+        let id =
+            self.origins_by_address
+                .get(&(account.to_string(), project, address.to_string()))?;
+        self.origins.get(id)
     }
 }
 
