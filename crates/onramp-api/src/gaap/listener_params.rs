@@ -93,7 +93,7 @@ pub(super) fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
 /// onramp extensions (documented in docs/api.md): `SessionPersist` (seconds of source-IP
 /// persistence, 0 = off), `MaxConnections` (per-listener concurrent limit, 0 = none) and
 /// `ClientIPMethod` 2 (PROXY protocol v2).
-pub(super) fn apply_extensions(p: &Params, l: &mut Listener) -> TcResult<()> {
+fn apply_extensions(p: &Params, l: &mut Listener) -> TcResult<()> {
     if let Some(v) = p.int_in("SessionPersist", 0, 3600)? {
         l.session_persist_secs = v as u32;
     }
