@@ -3,13 +3,14 @@
 //! Buffers are taken from a small pool only while bytes are moving, so an idle proxied
 //! connection holds no buffer (see ARCHITECTURE.md for the memory figures).
 
-use std::io;
+use std::io::{self, Read};
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use onramp_balancer::bucket::TokenBucket;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -81,10 +82,31 @@ enum Moved {
     Nothing,
 }
 
+/// Read once from a readable socket. A short read (fewer bytes than asked) took everything
+/// the socket held at that moment, so its readiness is cleared then and there: the next wait
+/// goes straight to the reactor instead of first paying for a read that returns `EAGAIN`.
+/// (Bytes arriving after the read raise a new readiness event, which the clear does not undo:
+/// tokio clears only the readiness it saw before the read.)
+pub(crate) fn read_once(from: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut short = None;
+    let r = from.try_io(Interest::READABLE, || {
+        let n = (&*socket2::SockRef::from(from)).read(buf)?;
+        if n > 0 && n < buf.len() {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match (r, short) {
+        (Err(e), Some(n)) if e.kind() == io::ErrorKind::WouldBlock => Ok(n),
+        (r, _) => r,
+    }
+}
+
 /// Move one buffered chunk `from` → `to`.
 async fn copy_chunk(from: &TcpStream, to: &TcpStream) -> io::Result<Moved> {
     let mut buf = take_buf();
-    let r = from.try_read(&mut buf);
+    let r = read_once(from, &mut buf);
     let moved = match r {
         Ok(0) => Moved::Eof,
         Ok(n) => match write_all(to, &buf[..n]).await {
@@ -133,11 +155,15 @@ async fn splice_chunk(from: &TcpStream, to: &TcpStream, max: usize) -> Option<io
 
 /// Copy `from` → `to` until EOF, then half-close `to`. Small exchanges go through a buffer;
 /// once a read fills the buffer the direction switches to splice until the flow turns small.
+/// `ends` counts the directions that reached end of stream: the first one half-closes its
+/// writer; the second does not, since both sockets are closed next and `close` sends the FIN
+/// (the socket has nothing unread left, so it is a FIN, not a reset).
 async fn pump(
     from: &TcpStream,
     to: &TcpStream,
     limits: Limits<'_>,
     last: &AtomicU64,
+    ends: &AtomicU8,
 ) -> io::Result<()> {
     let mut bulk = false;
     loop {
@@ -153,7 +179,9 @@ async fn pump(
         };
         let n = match moved {
             Moved::Eof => {
-                let _ = socket2::SockRef::from(to).shutdown(Shutdown::Write);
+                if ends.fetch_add(1, Relaxed) == 0 {
+                    let _ = socket2::SockRef::from(to).shutdown(Shutdown::Write);
+                }
                 return Ok(());
             }
             Moved::Nothing => continue,
@@ -196,9 +224,10 @@ pub async fn relay(
     killed: watch::Receiver<bool>,
 ) {
     let last = AtomicU64::new(now_ms());
+    let ends = AtomicU8::new(0);
     let both = async {
-        let a = pump(client, origin, up, &last);
-        let b = pump(origin, client, down, &last);
+        let a = pump(client, origin, up, &last, &ends);
+        let b = pump(origin, client, down, &last, &ends);
         tokio::pin!(a, b);
         let (mut a_done, mut b_done) = (false, false);
         while !(a_done && b_done) {

@@ -119,10 +119,10 @@ async fn connect(
     peer: SocketAddr,
     cfg: &EdgeConfig,
 ) -> Option<(TcpStream, usize)> {
-    let mut tried: Vec<usize> = Vec::new();
+    let mut tried = [0usize; MAX_ATTEMPTS];
     for attempt in 0..MAX_ATTEMPTS.min(rt.backends.len().max(1)) {
-        let idx = rt.pick(peer.ip(), &tried)?;
-        tried.push(idx);
+        let idx = rt.pick(peer.ip(), &tried[..attempt])?;
+        tried[attempt] = idx;
         if attempt > 0 {
             Counters::add(&rt.counters.retries, 1);
         }
