@@ -31,6 +31,13 @@ pub fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
     Some((utime + stime) / ticks)
 }
 
+/// User-space CPU seconds of `pid` (all its threads), or `None` if it is gone.
+pub fn user_cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
+    let f = stat_fields(pid)?;
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    Some(utime / ticks)
+}
+
 /// Parent PID of `pid`.
 pub fn parent_of(pid: u32) -> Option<u32> {
     stat_fields(pid)?.get(1)?.parse().ok()

@@ -9,6 +9,7 @@
 
 mod apply;
 mod backend;
+mod dgram;
 mod health;
 mod listener;
 mod metrics;

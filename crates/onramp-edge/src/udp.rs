@@ -3,6 +3,7 @@
 //! the edge default) and the table is bounded: past the limit new flows are shed.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
 use crate::backend::{now_ms, Backend};
+use crate::dgram;
 use crate::listener::ListenerRt;
 use crate::metrics::Counters;
 use crate::EdgeConfig;
@@ -33,17 +35,34 @@ impl Drop for Flow {
     }
 }
 
+/// A datagram that could not be sent at once: sent by its task once the socket can take it.
+type Later = Vec<(Arc<UdpSocket>, Vec<u8>)>;
+
 pub async fn serve(sock: Arc<UdpSocket>, rt: Arc<ArcSwap<ListenerRt>>, cfg: Arc<EdgeConfig>) {
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
-    let mut buf = vec![0u8; 65_536];
+    let mut later: Later = Vec::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            r = sock.recv_from(&mut buf) => match r {
-                Ok((n, client)) => datagram(&sock, &rt, &cfg, &mut flows, client, &buf[..n]).await,
-                Err(e) => {
-                    tracing::debug!(error = %e, "udp receive failed");
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+            r = sock.readable() => {
+                let r = r.and_then(|()| dgram::with(|b| {
+                    let k = b.recv(&sock, dgram::MAX)?;
+                    for i in 0..k {
+                        if let (Some(client), data) = b.get(i) {
+                            datagram(&sock, &rt, &cfg, &mut flows, client, data, &mut later);
+                        }
+                    }
+                    Ok(())
+                }));
+                match r {
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                        tracing::debug!(error = %e, "udp receive failed");
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    _ => {}
+                }
+                for (up, data) in later.drain(..) {
+                    let _ = up.send(&data).await;
                 }
             },
             _ = sweep.tick() => expire(&rt, &cfg, &mut flows),
@@ -80,15 +99,28 @@ pub fn within_bandwidth(rt: &ListenerRt, n: usize) -> bool {
         && rt.accel.bucket.try_take(n as u64, now, MAX_DEBT_NS)
 }
 
-async fn datagram(
+/// Send now, or queue the datagram for its task when the socket's buffer is full.
+fn send_now(up: &Arc<UdpSocket>, data: &[u8], later: &mut Later) -> io::Result<()> {
+    match up.try_send(data) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            later.push((up.clone(), data.to_vec()));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn datagram(
     sock: &Arc<UdpSocket>,
     rt: &ArcSwap<ListenerRt>,
     cfg: &EdgeConfig,
     flows: &mut HashMap<SocketAddr, Flow>,
     client: SocketAddr,
     data: &[u8],
+    later: &mut Later,
 ) {
-    let cur = rt.load_full();
+    let cur = rt.load();
     if !within_bandwidth(&cur, data.len()) {
         return;
     }
@@ -97,7 +129,7 @@ async fn datagram(
     let now = now_ms();
     if let Some(f) = flows.get(&client) {
         f.last.store(now, Relaxed);
-        if f.upstream.send(data).await.is_err() {
+        if send_now(&f.upstream, data, later).is_err() {
             flows.remove(&client);
         }
         return;
@@ -108,26 +140,27 @@ async fn datagram(
         Counters::add(&cur.counters.flows_shed, 1);
         return;
     }
-    let Some(flow) = open_flow(sock, &cur, client, now).await else {
+    let cur = arc_swap::Guard::into_inner(cur);
+    let Some(flow) = open_flow(sock, &cur, client, now) else {
         Counters::add(&cur.counters.conns_refused, 1);
         return;
     };
-    let first = match cur.spec.client_ip {
+    let sent = match cur.spec.client_ip {
         ClientIpMethod::ProxyV1 | ClientIpMethod::ProxyV2 => {
             let local = sock.local_addr().unwrap_or(client);
             let mut d = v2_header(client, local, Transport::Datagram);
             d.extend_from_slice(data);
-            d
+            send_now(&flow.upstream, &d, later)
         }
-        ClientIpMethod::None | ClientIpMethod::Toa => data.to_vec(),
+        ClientIpMethod::None | ClientIpMethod::Toa => send_now(&flow.upstream, data, later),
     };
-    if flow.upstream.send(&first).await.is_ok() {
+    if sent.is_ok() {
         flows.insert(client, flow);
         cur.counters.flows.store(flows.len() as u64, Relaxed);
     }
 }
 
-async fn open_flow(
+fn open_flow(
     sock: &Arc<UdpSocket>,
     rt: &Arc<ListenerRt>,
     client: SocketAddr,
@@ -141,12 +174,15 @@ async fn open_flow(
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let upstream = Arc::new(UdpSocket::bind(bind).await.ok()?);
-    if let Err(e) = upstream.connect(addr).await {
+    // A UDP connect only sets the default destination: nothing here waits on the network.
+    let std_sock = std::net::UdpSocket::bind(bind).ok()?;
+    if let Err(e) = std_sock.connect(addr) {
         tracing::debug!(%addr, error = %e, "udp upstream connect failed");
         backend.passive_failure();
         return None;
     }
+    std_sock.set_nonblocking(true).ok()?;
+    let upstream = Arc::new(UdpSocket::from_std(std_sock).ok()?);
     backend.active.fetch_add(1, Relaxed);
     let last = Arc::new(AtomicU64::new(now));
     let task = tokio::spawn(replies(
@@ -164,6 +200,9 @@ async fn open_flow(
     })
 }
 
+/// Replies taken per receive call on a flow's socket.
+const REPLY_BATCH: usize = 16;
+
 async fn replies(
     up: Arc<UdpSocket>,
     sock: Arc<UdpSocket>,
@@ -171,21 +210,43 @@ async fn replies(
     last: Arc<AtomicU64>,
     rt: Arc<ListenerRt>,
 ) {
-    let mut buf = vec![0u8; 65_536];
+    let mut later: Vec<Vec<u8>> = Vec::new();
     loop {
-        match up.recv(&mut buf).await {
-            Ok(n) if !within_bandwidth(&rt, n) => {}
-            Ok(n) => {
-                last.store(now_ms(), Relaxed);
-                Counters::add(&rt.counters.packets_out, 1);
-                Counters::add(&rt.counters.bytes_out, n as u64);
-                let _ = sock.send_to(&buf[..n], client).await;
-            }
-            Err(e) => {
+        let r = match up.readable().await {
+            Ok(()) => dgram::with(|b| {
+                let k = b.recv(&up, REPLY_BATCH)?;
+                // Datagrams past the bandwidth limit are dropped (policing).
+                let mut keep = [0usize; REPLY_BATCH];
+                let mut n = 0;
+                for i in 0..k {
+                    let len = b.get(i).1.len();
+                    if within_bandwidth(&rt, len) {
+                        Counters::add(&rt.counters.packets_out, 1);
+                        Counters::add(&rt.counters.bytes_out, len as u64);
+                        keep[n] = i;
+                        n += 1;
+                    }
+                }
+                let kept = &keep[..n];
+                let sent = b.send_to(&sock, client, kept)?;
+                later.extend(kept[sent..].iter().map(|&i| b.get(i).1.to_vec()));
+                if k > 0 {
+                    last.store(now_ms(), Relaxed);
+                }
+                Ok(())
+            }),
+            Err(e) => Err(e),
+        };
+        match r {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
                 // ICMP port unreachable from the origin: keep the flow, the health check decides.
                 tracing::debug!(error = %e, "udp upstream receive error");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
+            _ => {}
+        }
+        for data in later.drain(..) {
+            let _ = sock.send_to(&data, client).await;
         }
     }
 }

@@ -174,16 +174,24 @@ fn iperf(ctx: &Ctx, target: SocketAddr, streams: u32) -> anyhow::Result<(f64, f6
 }
 
 fn bulk(ctx: &Ctx, run: &mut Running, streams: u32, res: &mut Results) -> anyhow::Result<()> {
-    let (rate_id, cpu_id) = if streams == 1 {
-        ("tcp_bulk_1_stream", "tcp_bulk_1_stream_cpu")
+    let (rate_id, cpu_id, user_id) = if streams == 1 {
+        (
+            "tcp_bulk_1_stream",
+            "tcp_bulk_1_stream_cpu",
+            "tcp_bulk_1_stream_cpu_user",
+        )
     } else {
-        ("tcp_bulk_8_streams", "tcp_bulk_8_streams_cpu")
+        (
+            "tcp_bulk_8_streams",
+            "tcp_bulk_8_streams_cpu",
+            "tcp_bulk_8_streams_cpu_user",
+        )
     };
     let mut attempt = 0;
     let (gbps, bytes, cpu) = loop {
-        let c0 = run.cpu(ctx.ticks);
+        let c0 = run.cpu_split(ctx.ticks);
         match iperf(ctx, run.endpoints.bulk, streams) {
-            Ok((g, b)) => break (g, b, run.cpu(ctx.ticks) - c0),
+            Ok((g, b)) => break (g, b, used(c0, run.cpu_split(ctx.ticks))),
             // A health probe can collide with iperf3's stream set-up; try once more.
             Err(e) if attempt == 0 => {
                 res.note(format!("iperf3 via {} retried: {e:#}", run.system.name()));
@@ -195,14 +203,20 @@ fn bulk(ctx: &Ctx, run: &mut Running, streams: u32, res: &mut Results) -> anyhow
     };
     res.add(rate_id, run.system, gbps);
     if run.system != System::Direct && bytes > 0.0 {
-        res.add(cpu_id, run.system, cpu / (bytes / 1e9));
+        res.add(cpu_id, run.system, cpu.0 / (bytes / 1e9));
+        res.add(user_id, run.system, cpu.1 / (bytes / 1e9));
     }
     Ok(())
 }
 
+/// CPU used between two `cpu_split` readings: (all, user-space).
+fn used(before: (f64, f64), after: (f64, f64)) -> (f64, f64) {
+    (after.0 - before.0, after.1 - before.1)
+}
+
 fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
     let secs = ctx.plan.connrate_seconds;
-    let c0 = run.cpu(ctx.ticks);
+    let c0 = run.cpu_split(ctx.ticks);
     let v = load(
         ctx,
         &[
@@ -216,12 +230,13 @@ fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<(
         ],
         Duration::from_secs_f64(secs + 30.0),
     )?;
-    let cpu = run.cpu(ctx.ticks) - c0;
+    let cpu = used(c0, run.cpu_split(ctx.ticks));
     let conns = f(&v, "connections")?;
     res.add("conn_rate", run.system, f(&v, "rate")?);
     res.add("conn_rate_failures", run.system, f(&v, "failures")?);
     if run.system != System::Direct && conns > 0.0 {
-        res.add("conn_rate_cpu", run.system, cpu / conns * 1e6);
+        res.add("conn_rate_cpu", run.system, cpu.0 / conns * 1e6);
+        res.add("conn_rate_cpu_user", run.system, cpu.1 / conns * 1e6);
     }
     if f(&v, "failures")? > 0.0 {
         res.note(format!(
@@ -264,7 +279,7 @@ fn latency(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()
 fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
     let target = run.endpoints.udp.ok_or_else(|| anyhow!("no UDP"))?;
     let secs = ctx.plan.udp_seconds;
-    let c0 = run.cpu(ctx.ticks);
+    let c0 = run.cpu_split(ctx.ticks);
     let v = load(
         ctx,
         &[
@@ -278,13 +293,14 @@ fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
         ],
         Duration::from_secs_f64(secs + 30.0),
     )?;
-    let cpu = run.cpu(ctx.ticks) - c0;
+    let cpu = used(c0, run.cpu_split(ctx.ticks));
     let n = f(&v, "exchanges")?;
     res.add("udp_rate", run.system, f(&v, "rate")?);
     res.add("udp_p99", run.system, f(&v, "p99_us")?);
     res.add("udp_lost", run.system, f(&v, "lost")?);
     if run.system != System::Direct && n > 0.0 {
-        res.add("udp_cpu", run.system, cpu / n * 1e6);
+        res.add("udp_cpu", run.system, cpu.0 / n * 1e6);
+        res.add("udp_cpu_user", run.system, cpu.1 / n * 1e6);
     }
     record_client_cpu(res, "udp", run.system, &v, secs);
     Ok(())

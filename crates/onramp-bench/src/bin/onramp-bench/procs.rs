@@ -238,6 +238,14 @@ impl Proc {
             .sum()
     }
 
+    /// User-space CPU seconds of the process (tree).
+    pub fn user_cpu_seconds(&self, ticks: f64) -> f64 {
+        self.pids()
+            .iter()
+            .filter_map(|p| procfs::user_cpu_seconds(*p, ticks))
+            .sum()
+    }
+
     /// Resident bytes of the process (tree).
     pub fn rss_bytes(&self) -> u64 {
         self.pids()

@@ -64,6 +64,13 @@ pub const METRICS: &[Metric] = &[
         Target::Peer(0.3),
     ),
     m(
+        "tcp_bulk_1_stream_cpu_user",
+        "1. TCP bulk, 1 stream: of which user space",
+        "CPU-s/GB",
+        false,
+        Target::None,
+    ),
+    m(
         "tcp_bulk_8_streams",
         "1. TCP bulk, 8 streams",
         "Gbit/s",
@@ -76,6 +83,13 @@ pub const METRICS: &[Metric] = &[
         "CPU-s/GB",
         false,
         Target::Peer(0.3),
+    ),
+    m(
+        "tcp_bulk_8_streams_cpu_user",
+        "1. TCP bulk, 8 streams: of which user space",
+        "CPU-s/GB",
+        false,
+        Target::None,
     ),
     m(
         "conn_rate",
@@ -97,6 +111,13 @@ pub const METRICS: &[Metric] = &[
         "µs/conn",
         false,
         Target::Peer(0.8),
+    ),
+    m(
+        "conn_rate_cpu_user",
+        "2. New connections: of which user space",
+        "µs/conn",
+        false,
+        Target::None,
     ),
     m(
         "latency_p50",
@@ -126,6 +147,13 @@ pub const METRICS: &[Metric] = &[
         "µs/exch",
         false,
         Target::Nginx(0.5),
+    ),
+    m(
+        "udp_cpu_user",
+        "4. UDP: of which user space",
+        "µs/exch",
+        false,
+        Target::None,
     ),
     m(
         "udp_lost",

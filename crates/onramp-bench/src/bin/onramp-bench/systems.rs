@@ -66,9 +66,11 @@ pub struct Running {
 }
 
 impl Running {
-    /// CPU seconds of the proxy's processes so far (0 for direct).
-    pub fn cpu(&self, ticks: f64) -> f64 {
-        self.proc.as_ref().map_or(0.0, |p| p.cpu_seconds(ticks))
+    /// (all, user-space) CPU seconds of the proxy's processes so far (0 for direct).
+    pub fn cpu_split(&self, ticks: f64) -> (f64, f64) {
+        self.proc.as_ref().map_or((0.0, 0.0), |p| {
+            (p.cpu_seconds(ticks), p.user_cpu_seconds(ticks))
+        })
     }
 
     pub fn rss(&self) -> u64 {
