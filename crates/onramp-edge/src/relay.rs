@@ -1,12 +1,14 @@
 //! Bidirectional TCP relay: half-close aware, idle timeout, shared bandwidth limits, counters.
 //!
-//! Buffers are taken from a small pool only while bytes are moving, so an idle proxied
-//! connection holds no buffer (see ARCHITECTURE.md for the memory figures).
+//! Small exchanges are read into the worker thread's scratch buffer and written on at once, with
+//! no `.await` in between; only what the other side cannot take yet is copied out and written
+//! when it can. So an idle proxied connection holds no buffer, and a moving one holds none
+//! unless its peer is slow (see ARCHITECTURE.md for the memory figures).
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use onramp_balancer::bucket::TokenBucket;
@@ -21,22 +23,10 @@ use crate::splice;
 const BUF_SIZE: usize = 16 * 1024;
 /// A spliced chunk smaller than this turns the direction back to buffered copies.
 const SMALL: usize = 4 * 1024;
-const POOL_MAX: usize = 256;
 
-static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-
-fn take_buf() -> Vec<u8> {
-    POOL.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .pop()
-        .unwrap_or_else(|| vec![0u8; BUF_SIZE])
-}
-
-fn give_buf(b: Vec<u8>) {
-    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-    if pool.len() < POOL_MAX {
-        pool.push(b);
-    }
+thread_local! {
+    /// The copy buffer of this worker thread: filled and emptied without an `.await` between.
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; BUF_SIZE].into_boxed_slice());
 }
 
 /// What limits and counts one direction.
@@ -57,15 +47,11 @@ pub(crate) async fn write_all(to: &TcpStream, mut data: &[u8]) -> io::Result<()>
     Ok(())
 }
 
-fn nanos() -> u64 {
-    now_ms().saturating_mul(1_000_000)
-}
-
-/// Sleep as long as the buckets ask after taking `n` bytes.
-async fn throttle(limits: &Limits<'_>, n: u64) {
-    let now = nanos();
+/// Sleep as long as the buckets ask after taking `n` bytes at `at_ms`.
+async fn throttle(limits: &Limits<'_>, n: u64, at_ms: u64) {
+    let now = at_ms.saturating_mul(1_000_000);
     let mut wait = 0;
-    for b in limits.buckets {
+    for b in limits.buckets.iter().filter(|b| b.rate() > 0) {
         if let Err(w) = b.take(n, now) {
             wait = wait.max(w);
         }
@@ -103,26 +89,29 @@ pub(crate) fn read_once(from: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// Move one buffered chunk `from` → `to`.
+/// Move one buffered chunk `from` → `to`: read into the thread's scratch buffer and write it
+/// on at once; only the part `to` cannot take now is copied out and written after waiting.
 async fn copy_chunk(from: &TcpStream, to: &TcpStream) -> io::Result<Moved> {
-    let mut buf = take_buf();
-    let r = read_once(from, &mut buf);
-    let moved = match r {
-        Ok(0) => Moved::Eof,
-        Ok(n) => match write_all(to, &buf[..n]).await {
-            Ok(()) => Moved::Bytes(n),
-            Err(e) => {
-                give_buf(buf);
-                return Err(e);
+    let (moved, rest) = SCRATCH.with_borrow_mut(|buf| {
+        let n = match read_once(from, buf) {
+            Ok(0) => return Ok((Moved::Eof, None)),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((Moved::Nothing, None)),
+            Err(e) => return Err(e),
+        };
+        let mut done = 0;
+        while done < n {
+            match to.try_write(&buf[done..n]) {
+                Ok(m) => done += m,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
             }
-        },
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Moved::Nothing,
-        Err(e) => {
-            give_buf(buf);
-            return Err(e);
         }
-    };
-    give_buf(buf);
+        Ok((Moved::Bytes(n), (done < n).then(|| buf[done..n].to_vec())))
+    })?;
+    if let Some(rest) = rest {
+        Box::pin(write_all(to, &rest)).await?;
+    }
     Ok(moved)
 }
 
@@ -173,9 +162,9 @@ async fn pump(
             // not the state of a move that is not happening (memory per idle connection).
             true => match Box::pin(splice_chunk(from, to, chunk_limit(&limits))).await {
                 Some(r) => r?,
-                None => Box::pin(copy_chunk(from, to)).await?,
+                None => copy_chunk(from, to).await?,
             },
-            false => Box::pin(copy_chunk(from, to)).await?,
+            false => copy_chunk(from, to).await?,
         };
         let n = match moved {
             Moved::Eof => {
@@ -188,9 +177,10 @@ async fn pump(
             Moved::Bytes(n) => n,
         };
         bulk = if bulk { n >= SMALL } else { n >= BUF_SIZE };
-        last.store(now_ms(), Relaxed);
+        let now = now_ms();
+        last.store(now, Relaxed);
         Counters::add(limits.counter, n as u64);
-        throttle(&limits, n as u64).await;
+        throttle(&limits, n as u64, now).await;
     }
 }
 

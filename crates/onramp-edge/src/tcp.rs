@@ -82,9 +82,15 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
     backend.active.fetch_add(1, Relaxed);
     let _active = Held32(&backend.active);
     let _ = origin.set_nodelay(true);
-    if let Err(e) = Box::pin(send_proxy_header(&origin, &rt, peer, &client)).await {
-        tracing::debug!(error = %e, "PROXY header write failed");
-        return;
+    let proxied = matches!(
+        rt.spec.client_ip,
+        ClientIpMethod::ProxyV1 | ClientIpMethod::ProxyV2
+    );
+    if proxied {
+        if let Err(e) = Box::pin(send_proxy_header(&origin, &rt, peer, &client)).await {
+            tracing::debug!(error = %e, "PROXY header write failed");
+            return;
+        }
     }
     let up = Limits {
         buckets: [&rt.bucket, &rt.accel.bucket],
