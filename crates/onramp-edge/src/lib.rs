@@ -83,16 +83,25 @@ impl Edge {
         snapshots: watch::Receiver<Arc<Snapshot>>,
         reporter: Arc<dyn Reporter>,
     ) -> std::io::Result<Self> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cfg.worker_threads.max(1))
-            .thread_name("onramp-edge")
-            .enable_all()
-            .build()?;
+        // One worker: a current-thread runtime on the edge's own thread, which polls the reactor
+        // itself (no work-stealing queues, no hand-off between a driver and a worker thread).
+        let rt = if cfg.worker_threads <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .thread_name("onramp-edge")
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cfg.worker_threads)
+                .thread_name("onramp-edge")
+                .enable_all()
+                .build()?
+        };
         let status = Arc::new(EdgeStatus::default());
         let (stop, stop_rx) = watch::channel(false);
         let st = status.clone();
         let thread = std::thread::Builder::new()
-            .name("onramp-edge-main".into())
+            .name("onramp-edge".into())
             .spawn(move || {
                 rt.block_on(apply::run(cfg, snapshots, reporter, st, stop_rx));
                 rt.shutdown_timeout(Duration::from_secs(1));
