@@ -28,6 +28,7 @@ pub struct State {
     groups_by_listener: HashMap<String, BTreeSet<String>>,
     members_by_group: HashMap<String, BTreeSet<String>>,
     tasks_by_number: HashMap<u64, String>,
+    tasks_by_time: BTreeSet<(Millis, String)>,
     origins_by_project: HashMap<(String, i64), BTreeSet<String>>,
     origins_by_address: HashMap<(String, i64, String), String>,
 }
@@ -126,6 +127,7 @@ impl State {
                 if t.number != 0 {
                     self.tasks_by_number.insert(t.number, t.id.clone());
                 }
+                self.tasks_by_time.insert((t.created_at, t.id.clone()));
                 self.tasks.insert(t.id.clone(), t);
             }
         }
@@ -187,6 +189,7 @@ impl State {
             Kind::Task => {
                 if let Some(t) = self.tasks.remove(id) {
                     self.tasks_by_number.remove(&t.number);
+                    self.tasks_by_time.remove(&(t.created_at, t.id));
                 }
             }
         }
@@ -223,6 +226,15 @@ impl State {
 
     pub fn task(&self, account: &str, id: &str) -> Option<&Task> {
         self.tasks.get(id).filter(|t| t.account_id == account)
+    }
+
+    /// Tasks (of every account) created before `before`, oldest first: found through a time
+    /// index, so the cost follows the number of old tasks, not of all tasks.
+    pub fn tasks_created_before(&self, before: Millis) -> impl Iterator<Item = &Task> + '_ {
+        self.tasks_by_time
+            .iter()
+            .take_while(move |(at, _)| *at < before)
+            .filter_map(|(_, id)| self.tasks.get(id))
     }
 
     pub fn task_by_number(&self, account: &str, number: u64) -> Option<&Task> {

@@ -104,9 +104,7 @@ pub async fn commit<R>(
                     ..Default::default()
                 })));
                 let expired = st
-                    .tasks
-                    .values()
-                    .filter(|t| t.created_at < ctx.now - TASK_RETENTION_MS)
+                    .tasks_created_before(ctx.now - TASK_RETENTION_MS)
                     .take(16);
                 ops.extend(expired.map(|t| Op::Delete(Kind::Task, t.id.clone())));
             }

@@ -60,12 +60,17 @@ fn origin_not_found(id: &str) -> TcError {
 }
 
 /// The account's origins, oldest first (ties by ID), so listings are stable across calls.
-fn sorted_origins<'a>(st: &'a State, account: &str) -> Vec<&'a Origin> {
-    let mut v: Vec<&Origin> = st
-        .origins
-        .values()
-        .filter(|o| o.account_id == account)
-        .collect();
+/// The account's origins of `project` (-1: every project), oldest first. One project is found
+/// through the per-project index.
+fn sorted_origins<'a>(st: &'a State, account: &str, project: i64) -> Vec<&'a Origin> {
+    let mut v: Vec<&Origin> = match project {
+        -1 => st
+            .origins
+            .values()
+            .filter(|o| o.account_id == account)
+            .collect(),
+        p => st.origins_in_project(account, p).collect(),
+    };
     v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     v
 }
@@ -208,15 +213,15 @@ pub async fn describe_real_servers(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<Str
     let want_tags = tags(&p, 5)?;
     let (offset, limit) = p.page(50)?;
     let st = ctx.api.control.state();
-    let matching: Vec<Value> = sorted_origins(&st, &ctx.account.id)
-        .into_iter()
-        .filter(|o| project == -1 || o.project_id == project)
-        .filter(|o| search.as_deref().is_none_or(|s| o.address.contains(s)))
-        .filter(|o| filters.iter().all(|f| f.matches(o)))
-        .filter(|o| tags_match(&o.tags, &want_tags))
-        .map(views::real_server_info)
-        .collect();
+    let mut matching = sorted_origins(&st, &ctx.account.id, project);
+    matching.retain(|o| {
+        search.as_deref().is_none_or(|s| o.address.contains(s))
+            && filters.iter().all(|f| f.matches(o))
+            && tags_match(&o.tags, &want_tags)
+    });
+    // Only the page is rendered.
     let (total, items) = page(matching, offset, limit);
+    let items = items.into_iter().map(views::real_server_info).collect();
     Ok(obj(vec![
         ("RealServerSet", Value::Array(items)),
         ("TotalCount", json!(total)),

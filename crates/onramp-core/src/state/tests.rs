@@ -76,3 +76,44 @@ fn lookups_respect_tenancy() {
     assert!(s.listener("a", "l1").is_some());
     assert!(s.listener("b", "l1").is_none());
 }
+
+#[test]
+fn old_tasks_are_found_through_the_time_index() {
+    let task = |id: &str, at: Millis| {
+        Record::Task(Task {
+            id: id.into(),
+            account_id: "a".into(),
+            created_at: at,
+            ..Default::default()
+        })
+    };
+    let mut s = State::default();
+    s.apply(
+        1,
+        &[
+            Op::Put(task("t3", 300)),
+            Op::Put(task("t1", 100)),
+            Op::Put(task("t2", 200)),
+        ],
+    );
+    let old = |s: &State, before| {
+        s.tasks_created_before(before)
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        old(&s, 250),
+        ["t1", "t2"],
+        "oldest first, none at or after the bound"
+    );
+    // Re-putting a task with a new time moves it in the index; deleting removes it.
+    s.apply(
+        2,
+        &[
+            Op::Put(task("t1", 400)),
+            Op::Delete(Kind::Task, "t2".into()),
+        ],
+    );
+    assert_eq!(old(&s, 350), ["t3"]);
+    assert_eq!(old(&s, 1_000), ["t3", "t1"]);
+}
