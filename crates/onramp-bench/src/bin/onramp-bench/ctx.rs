@@ -21,6 +21,8 @@ pub const BULK_PORT: u16 = 6201;
 pub const ECHO_PORT: u16 = 6301;
 pub const UDP_PORT: u16 = 6302;
 pub const FAILOVER_PORT: u16 = 6401;
+/// The bare splice relay of scenario 1's floor.
+pub const FLOOR_PORT: u16 = 6202;
 /// Failover origins: A is killed, B survives.
 pub const FO_A: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 4), 7101);
 pub const FO_B: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 5), 7102);

@@ -370,3 +370,72 @@ fn memory(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()>
     );
     Ok(())
 }
+
+/// The floor of scenario 1: iperf3 through `onramp-load splice-relay` (a bare blocking splice
+/// relay, no event loop, one thread per direction) pinned to the proxy CPU like a proxy. Its CPU
+/// per GB is the kernel's own cost of relaying through a pipe here; reported in the notes and
+/// in `details.json` (`extra.splice_floor`), not in the table (it is not a product).
+pub fn floor(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
+    let _iperf = start_iperf_server(ctx)?;
+    let listen = ctx::addr(ctx::PROXY_IP, ctx::FLOOR_PORT);
+    let relay = Proc::start(Spec {
+        name: "splice-relay",
+        cpu: ctx::PROXY_CPU,
+        program: &ctx.bin("onramp-load"),
+        args: vec![
+            s("splice-relay"),
+            s("--listen"),
+            s(listen),
+            s("--to"),
+            s(ctx::addr(ctx::ORIGIN_IP, ctx::BULK_ORIGIN_PORT)),
+        ],
+        env: vec![],
+        log: Some(&ctx.path("splice-relay.log")),
+        stdin_piped: false,
+        tree: false,
+    })?;
+    for _ in 0..300 {
+        if listening(listen) {
+            break;
+        }
+        pause(10);
+    }
+    let cpu = |p: &Proc| (p.cpu_seconds(ctx.ticks), p.user_cpu_seconds(ctx.ticks));
+    let mut rows = Vec::new();
+    for _ in 0..ctx.plan.reps.max(1) {
+        for streams in [1u32, 8] {
+            let c0 = cpu(&relay);
+            let (gbps, bytes) = iperf(ctx, listen, streams)?;
+            let c1 = cpu(&relay);
+            let gb = (bytes / 1e9).max(1e-9);
+            rows.push(serde_json::json!({
+                "streams": streams,
+                "gbps": gbps,
+                "cpu_s_per_gb": (c1.0 - c0.0) / gb,
+                "user_cpu_s_per_gb": (c1.1 - c0.1) / gb,
+            }));
+        }
+    }
+    let med = |streams: u64, key: &str| {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| r["streams"].as_u64() == Some(streams))
+            .filter_map(|r| r[key].as_f64())
+            .collect();
+        onramp_bench::stats::median(&v)
+    };
+    res.note(format!(
+        "scenario 1 floor, a bare blocking splice relay on the proxy CPU (`onramp-load splice-relay`, \
+         not a product): 1 stream {:.2} Gbit/s at {:.3} CPU-s/GB ({:.3} user space); 8 streams {:.2} \
+         Gbit/s at {:.3} CPU-s/GB ({:.3} user space)",
+        med(1, "gbps"),
+        med(1, "cpu_s_per_gb"),
+        med(1, "user_cpu_s_per_gb"),
+        med(8, "gbps"),
+        med(8, "cpu_s_per_gb"),
+        med(8, "user_cpu_s_per_gb"),
+    ));
+    res.extra
+        .insert("splice_floor".into(), serde_json::Value::Array(rows));
+    Ok(())
+}

@@ -32,8 +32,8 @@ use crate::procs::{Proc, Spec};
 use crate::report::Results;
 use crate::systems::{Flavor, System};
 
-const ALL_GROUPS: [&str; 8] = [
-    "bulk", "connrate", "latency", "udp", "memory", "api", "converge", "failover",
+const ALL_GROUPS: [&str; 9] = [
+    "bulk", "connrate", "latency", "udp", "memory", "floor", "api", "converge", "failover",
 ];
 
 #[derive(Parser)]
@@ -48,8 +48,8 @@ struct Cli {
     /// Repetitions of the data-plane scenarios (default 2 quick, 5 full).
     #[arg(long)]
     reps: Option<usize>,
-    /// Scenario groups to run (comma-separated): bulk, connrate, latency, udp, memory, api,
-    /// converge, failover.
+    /// Scenario groups to run (comma-separated): bulk, connrate, latency, udp, memory, floor
+    /// (scenario 1 through a bare splice relay), api, converge, failover.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Systems to run (comma-separated): direct, onramp, haproxy, nginx.
@@ -202,6 +202,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .collect();
     if !dp.is_empty() {
         dataplane_reps(&ctx, &systems, &dp, &mut res)?;
+    }
+    if groups.iter().any(|g| g == "floor") {
+        println!("scenario 1 floor: a bare splice relay");
+        if let Err(e) = dataplane::floor(&ctx, &mut res) {
+            res.note(format!("floor: {e:#}"));
+        }
     }
     if groups.iter().any(|g| g == "api") && systems.contains(&System::Onramp) {
         println!("scenario 6: control API");

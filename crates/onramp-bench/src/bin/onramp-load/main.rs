@@ -11,6 +11,7 @@ mod connrate;
 mod echo;
 mod idle;
 mod pingpong;
+mod splice_relay;
 mod udp;
 
 use std::net::SocketAddr;
@@ -42,6 +43,8 @@ enum Command {
     Idle(idle::Args),
     /// Signed (TC3) DescribeListenerRealServers over kept-alive connections for D seconds.
     Api(api::Args),
+    /// A bare blocking splice relay: the floor of TCP relaying on this machine, not a product.
+    SpliceRelay(splice_relay::Args),
 }
 
 /// Refuse any address outside 127.0.0.0/8: the benchmark never sends a packet elsewhere.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             Command::Udp(a) => udp::run(a).await,
             Command::Idle(a) => idle::run(a).await,
             Command::Api(a) => api::run(a).await,
+            Command::SpliceRelay(a) => splice_relay::run(a),
         }
     });
     match result {
