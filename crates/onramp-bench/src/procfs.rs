@@ -38,6 +38,25 @@ pub fn user_cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
     Some(utime / ticks)
 }
 
+/// Busy seconds of CPU `cpu` so far (`/proc/stat`: user + nice + system + irq + softirq; not
+/// idle, iowait or steal). Interrupt and softirq time is not charged to any process when the
+/// kernel accounts it apart (as here), so this is the whole work done on a pinned proxy's core,
+/// including the loopback deliveries the proxy's sends trigger.
+pub fn cpu_busy_seconds(cpu: u32, ticks: f64) -> Option<f64> {
+    let text = fs::read_to_string("/proc/stat").ok()?;
+    let name = format!("cpu{cpu}");
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)?;
+    Some(busy / ticks)
+}
+
 /// Parent PID of `pid`.
 pub fn parent_of(pid: u32) -> Option<u32> {
     stat_fields(pid)?.get(1)?.parse().ok()

@@ -174,17 +174,19 @@ fn iperf(ctx: &Ctx, target: SocketAddr, streams: u32) -> anyhow::Result<(f64, f6
 }
 
 fn bulk(ctx: &Ctx, run: &mut Running, streams: u32, res: &mut Results) -> anyhow::Result<()> {
-    let (rate_id, cpu_id, user_id) = if streams == 1 {
+    let (rate_id, cpu_id, user_id, core_id) = if streams == 1 {
         (
             "tcp_bulk_1_stream",
             "tcp_bulk_1_stream_cpu",
             "tcp_bulk_1_stream_cpu_user",
+            "tcp_bulk_1_stream_core",
         )
     } else {
         (
             "tcp_bulk_8_streams",
             "tcp_bulk_8_streams_cpu",
             "tcp_bulk_8_streams_cpu_user",
+            "tcp_bulk_8_streams_core",
         )
     };
     let mut attempt = 0;
@@ -205,13 +207,14 @@ fn bulk(ctx: &Ctx, run: &mut Running, streams: u32, res: &mut Results) -> anyhow
     if run.system != System::Direct && bytes > 0.0 {
         res.add(cpu_id, run.system, cpu.0 / (bytes / 1e9));
         res.add(user_id, run.system, cpu.1 / (bytes / 1e9));
+        res.add(core_id, run.system, cpu.2 / (bytes / 1e9));
     }
     Ok(())
 }
 
-/// CPU used between two `cpu_split` readings: (all, user-space).
-fn used(before: (f64, f64), after: (f64, f64)) -> (f64, f64) {
-    (after.0 - before.0, after.1 - before.1)
+/// CPU used between two `cpu_split` readings: (all, user-space, proxy core busy).
+fn used(before: (f64, f64, f64), after: (f64, f64, f64)) -> (f64, f64, f64) {
+    (after.0 - before.0, after.1 - before.1, after.2 - before.2)
 }
 
 fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
@@ -237,6 +240,7 @@ fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<(
     if run.system != System::Direct && conns > 0.0 {
         res.add("conn_rate_cpu", run.system, cpu.0 / conns * 1e6);
         res.add("conn_rate_cpu_user", run.system, cpu.1 / conns * 1e6);
+        res.add("conn_rate_core", run.system, cpu.2 / conns * 1e6);
     }
     if f(&v, "failures")? > 0.0 {
         res.note(format!(
@@ -301,6 +305,7 @@ fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
     if run.system != System::Direct && n > 0.0 {
         res.add("udp_cpu", run.system, cpu.0 / n * 1e6);
         res.add("udp_cpu_user", run.system, cpu.1 / n * 1e6);
+        res.add("udp_core", run.system, cpu.2 / n * 1e6);
     }
     record_client_cpu(res, "udp", run.system, &v, secs);
     Ok(())
@@ -400,7 +405,13 @@ pub fn floor(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
         }
         pause(10);
     }
-    let cpu = |p: &Proc| (p.cpu_seconds(ctx.ticks), p.user_cpu_seconds(ctx.ticks));
+    let cpu = |p: &Proc| {
+        (
+            p.cpu_seconds(ctx.ticks),
+            p.user_cpu_seconds(ctx.ticks),
+            onramp_bench::procfs::cpu_busy_seconds(ctx::PROXY_CPU, ctx.ticks).unwrap_or(0.0),
+        )
+    };
     let mut rows = Vec::new();
     for _ in 0..ctx.plan.reps.max(1) {
         for streams in [1u32, 8] {
@@ -413,6 +424,7 @@ pub fn floor(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
                 "gbps": gbps,
                 "cpu_s_per_gb": (c1.0 - c0.0) / gb,
                 "user_cpu_s_per_gb": (c1.1 - c0.1) / gb,
+                "core_s_per_gb": (c1.2 - c0.2) / gb,
             }));
         }
     }
@@ -426,14 +438,16 @@ pub fn floor(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
     };
     res.note(format!(
         "scenario 1 floor, a bare blocking splice relay on the proxy CPU (`onramp-load splice-relay`, \
-         not a product): 1 stream {:.2} Gbit/s at {:.3} CPU-s/GB ({:.3} user space); 8 streams {:.2} \
-         Gbit/s at {:.3} CPU-s/GB ({:.3} user space)",
+         not a product): 1 stream {:.2} Gbit/s at {:.3} CPU-s/GB ({:.3} user space; core busy \
+         {:.3}); 8 streams {:.2} Gbit/s at {:.3} CPU-s/GB ({:.3} user space; core busy {:.3})",
         med(1, "gbps"),
         med(1, "cpu_s_per_gb"),
         med(1, "user_cpu_s_per_gb"),
+        med(1, "core_s_per_gb"),
         med(8, "gbps"),
         med(8, "cpu_s_per_gb"),
         med(8, "user_cpu_s_per_gb"),
+        med(8, "core_s_per_gb"),
     ));
     res.extra
         .insert("splice_floor".into(), serde_json::Value::Array(rows));

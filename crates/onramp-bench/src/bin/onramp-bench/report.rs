@@ -71,6 +71,13 @@ pub const METRICS: &[Metric] = &[
         Target::None,
     ),
     m(
+        "tcp_bulk_1_stream_core",
+        "1. TCP bulk, 1 stream: proxy core busy (with softirq)",
+        "CPU-s/GB",
+        false,
+        Target::None,
+    ),
+    m(
         "tcp_bulk_8_streams",
         "1. TCP bulk, 8 streams",
         "Gbit/s",
@@ -87,6 +94,13 @@ pub const METRICS: &[Metric] = &[
     m(
         "tcp_bulk_8_streams_cpu_user",
         "1. TCP bulk, 8 streams: of which user space",
+        "CPU-s/GB",
+        false,
+        Target::None,
+    ),
+    m(
+        "tcp_bulk_8_streams_core",
+        "1. TCP bulk, 8 streams: proxy core busy (with softirq)",
         "CPU-s/GB",
         false,
         Target::None,
@@ -115,6 +129,13 @@ pub const METRICS: &[Metric] = &[
     m(
         "conn_rate_cpu_user",
         "2. New connections: of which user space",
+        "µs/conn",
+        false,
+        Target::None,
+    ),
+    m(
+        "conn_rate_core",
+        "2. New connections: proxy core busy (with softirq)",
         "µs/conn",
         false,
         Target::None,
@@ -151,6 +172,13 @@ pub const METRICS: &[Metric] = &[
     m(
         "udp_cpu_user",
         "4. UDP: of which user space",
+        "µs/exch",
+        false,
+        Target::None,
+    ),
+    m(
+        "udp_core",
+        "4. UDP: proxy core busy (with softirq)",
         "µs/exch",
         false,
         Target::None,

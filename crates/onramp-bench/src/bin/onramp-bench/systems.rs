@@ -66,10 +66,15 @@ pub struct Running {
 }
 
 impl Running {
-    /// (all, user-space) CPU seconds of the proxy's processes so far (0 for direct).
-    pub fn cpu_split(&self, ticks: f64) -> (f64, f64) {
-        self.proc.as_ref().map_or((0.0, 0.0), |p| {
-            (p.cpu_seconds(ticks), p.user_cpu_seconds(ticks))
+    /// CPU seconds so far: (the proxy's processes, of which user space, the proxy core's busy
+    /// time with interrupts and softirqs). 0 for direct.
+    pub fn cpu_split(&self, ticks: f64) -> (f64, f64, f64) {
+        self.proc.as_ref().map_or((0.0, 0.0, 0.0), |p| {
+            (
+                p.cpu_seconds(ticks),
+                p.user_cpu_seconds(ticks),
+                onramp_bench::procfs::cpu_busy_seconds(crate::ctx::PROXY_CPU, ticks).unwrap_or(0.0),
+            )
         })
     }
 
