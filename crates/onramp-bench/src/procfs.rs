@@ -41,7 +41,8 @@ pub fn user_cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
 /// Busy seconds of CPU `cpu` so far (`/proc/stat`: user + nice + system + irq + softirq; not
 /// idle, iowait or steal). Interrupt and softirq time is not charged to any process when the
 /// kernel accounts it apart (as here), so this is the whole work done on a pinned proxy's core,
-/// including the loopback deliveries the proxy's sends trigger.
+/// including the loopback deliveries the proxy's sends trigger. The counters are sampled at timer
+/// ticks (a process's own times are exact): a load paced by timers can hide between ticks.
 pub fn cpu_busy_seconds(cpu: u32, ticks: f64) -> Option<f64> {
     let text = fs::read_to_string("/proc/stat").ok()?;
     let name = format!("cpu{cpu}");

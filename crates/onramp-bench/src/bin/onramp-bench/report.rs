@@ -106,6 +106,27 @@ pub const METRICS: &[Metric] = &[
         Target::None,
     ),
     m(
+        "tcp_bulk_8_fixed",
+        "1. TCP bulk, 8 streams offered 8 × 1 Gbit/s",
+        "Gbit/s",
+        true,
+        Target::None,
+    ),
+    m(
+        "tcp_bulk_8_fixed_cpu",
+        "1. TCP bulk, 8 × 1 Gbit/s: proxy CPU",
+        "CPU-s/GB",
+        false,
+        Target::None,
+    ),
+    m(
+        "tcp_bulk_8_fixed_cpu_user",
+        "1. TCP bulk, 8 × 1 Gbit/s: of which user space",
+        "CPU-s/GB",
+        false,
+        Target::None,
+    ),
+    m(
         "conn_rate",
         "2. New connections",
         "conn/s",
