@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
 
 use crate::ctx::{self, pause, Ctx, LOAD_CPU};
-use crate::procs::{Proc, Spec};
+use crate::procs::{CpuUse, Proc, Spec};
 use crate::report::Results;
 use crate::systems::{Running, System};
 
@@ -196,33 +196,37 @@ fn bulk(
     rate: Option<&str>,
     res: &mut Results,
 ) -> anyhow::Result<()> {
-    let (rate_id, cpu_id, user_id, core_id) = if rate.is_some() {
+    // The core figure is tick-sampled (`/proc/stat`): a paced load that sleeps between timer
+    // ticks reads as almost idle there, so the fixed-rate run has none.
+    let (rate_id, cpu_ids) = if rate.is_some() {
         (
             "tcp_bulk_8_fixed",
-            "tcp_bulk_8_fixed_cpu",
-            "tcp_bulk_8_fixed_cpu_user",
-            "",
+            ["tcp_bulk_8_fixed_cpu", "tcp_bulk_8_fixed_cpu_user", ""],
         )
     } else if streams == 1 {
         (
             "tcp_bulk_1_stream",
-            "tcp_bulk_1_stream_cpu",
-            "tcp_bulk_1_stream_cpu_user",
-            "tcp_bulk_1_stream_core",
+            [
+                "tcp_bulk_1_stream_cpu",
+                "tcp_bulk_1_stream_cpu_user",
+                "tcp_bulk_1_stream_core",
+            ],
         )
     } else {
         (
             "tcp_bulk_8_streams",
-            "tcp_bulk_8_streams_cpu",
-            "tcp_bulk_8_streams_cpu_user",
-            "tcp_bulk_8_streams_core",
+            [
+                "tcp_bulk_8_streams_cpu",
+                "tcp_bulk_8_streams_cpu_user",
+                "tcp_bulk_8_streams_core",
+            ],
         )
     };
     let mut attempt = 0;
     let (gbps, bytes, cpu) = loop {
-        let c0 = run.cpu_split(ctx.ticks);
+        let c0 = run.cpu_use(ctx.ticks);
         match iperf(ctx, run.endpoints.bulk, streams, rate) {
-            Ok((g, b)) => break (g, b, used(c0, run.cpu_split(ctx.ticks))),
+            Ok((g, b)) => break (g, b, run.cpu_use(ctx.ticks) - c0),
             // A health probe can collide with iperf3's stream set-up; try once more.
             Err(e) if attempt == 0 => {
                 res.note(format!("iperf3 via {} retried: {e:#}", run.system.name()));
@@ -233,26 +237,34 @@ fn bulk(
         }
     };
     res.add(rate_id, run.system, gbps);
-    if run.system != System::Direct && bytes > 0.0 {
-        res.add(cpu_id, run.system, cpu.0 / (bytes / 1e9));
-        res.add(user_id, run.system, cpu.1 / (bytes / 1e9));
-        // The core figure is tick-sampled (`/proc/stat`): a paced load that sleeps between
-        // timer ticks reads as almost idle there, so it is left out for the fixed-rate run.
-        if rate.is_none() {
-            res.add(core_id, run.system, cpu.2 / (bytes / 1e9));
-        }
-    }
+    add_cpu(res, run.system, cpu_ids, cpu, bytes / 1e9, 1.0);
     Ok(())
 }
 
-/// CPU used between two `cpu_split` readings: (all, user-space, proxy core busy).
-fn used(before: (f64, f64, f64), after: (f64, f64, f64)) -> (f64, f64, f64) {
-    (after.0 - before.0, after.1 - before.1, after.2 - before.2)
+/// Record the proxy's CPU per unit of work (`units` done, each figure times `scale`) under
+/// `ids`: all of it, of which user space, and the core's busy time (an empty id is skipped).
+/// Nothing for direct, which has no proxy, or when no work was done.
+fn add_cpu(
+    res: &mut Results,
+    sys: System,
+    ids: [&'static str; 3],
+    cpu: CpuUse,
+    units: f64,
+    scale: f64,
+) {
+    if sys == System::Direct || units <= 0.0 {
+        return;
+    }
+    for (id, secs) in ids.into_iter().zip([cpu.all, cpu.user, cpu.core]) {
+        if !id.is_empty() {
+            res.add(id, sys, secs / units * scale);
+        }
+    }
 }
 
 fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
     let secs = ctx.plan.connrate_seconds;
-    let c0 = run.cpu_split(ctx.ticks);
+    let c0 = run.cpu_use(ctx.ticks);
     let v = load(
         ctx,
         &[
@@ -266,15 +278,18 @@ fn connrate(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<(
         ],
         Duration::from_secs_f64(secs + 30.0),
     )?;
-    let cpu = used(c0, run.cpu_split(ctx.ticks));
+    let cpu = run.cpu_use(ctx.ticks) - c0;
     let conns = f(&v, "connections")?;
     res.add("conn_rate", run.system, f(&v, "rate")?);
     res.add("conn_rate_failures", run.system, f(&v, "failures")?);
-    if run.system != System::Direct && conns > 0.0 {
-        res.add("conn_rate_cpu", run.system, cpu.0 / conns * 1e6);
-        res.add("conn_rate_cpu_user", run.system, cpu.1 / conns * 1e6);
-        res.add("conn_rate_core", run.system, cpu.2 / conns * 1e6);
-    }
+    add_cpu(
+        res,
+        run.system,
+        ["conn_rate_cpu", "conn_rate_cpu_user", "conn_rate_core"],
+        cpu,
+        conns,
+        1e6,
+    );
     if f(&v, "failures")? > 0.0 {
         res.note(format!(
             "connrate via {}: failures {}",
@@ -316,7 +331,7 @@ fn latency(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()
 fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
     let target = run.endpoints.udp.ok_or_else(|| anyhow!("no UDP"))?;
     let secs = ctx.plan.udp_seconds;
-    let c0 = run.cpu_split(ctx.ticks);
+    let c0 = run.cpu_use(ctx.ticks);
     let v = load(
         ctx,
         &[
@@ -330,16 +345,19 @@ fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
         ],
         Duration::from_secs_f64(secs + 30.0),
     )?;
-    let cpu = used(c0, run.cpu_split(ctx.ticks));
+    let cpu = run.cpu_use(ctx.ticks) - c0;
     let n = f(&v, "exchanges")?;
     res.add("udp_rate", run.system, f(&v, "rate")?);
     res.add("udp_p99", run.system, f(&v, "p99_us")?);
     res.add("udp_lost", run.system, f(&v, "lost")?);
-    if run.system != System::Direct && n > 0.0 {
-        res.add("udp_cpu", run.system, cpu.0 / n * 1e6);
-        res.add("udp_cpu_user", run.system, cpu.1 / n * 1e6);
-        res.add("udp_core", run.system, cpu.2 / n * 1e6);
-    }
+    add_cpu(
+        res,
+        run.system,
+        ["udp_cpu", "udp_cpu_user", "udp_core"],
+        cpu,
+        n,
+        1e6,
+    );
     record_client_cpu(res, "udp", run.system, &v, secs);
     Ok(())
 }
@@ -438,26 +456,19 @@ pub fn floor(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
         }
         pause(10);
     }
-    let cpu = |p: &Proc| {
-        (
-            p.cpu_seconds(ctx.ticks),
-            p.user_cpu_seconds(ctx.ticks),
-            onramp_bench::procfs::cpu_busy_seconds(ctx::PROXY_CPU, ctx.ticks).unwrap_or(0.0),
-        )
-    };
     let mut rows = Vec::new();
     for _ in 0..ctx.plan.reps.max(1) {
         for streams in [1u32, 8] {
-            let c0 = cpu(&relay);
+            let c0 = relay.cpu_use(ctx.ticks);
             let (gbps, bytes) = iperf(ctx, listen, streams, None)?;
-            let c1 = cpu(&relay);
+            let cpu = relay.cpu_use(ctx.ticks) - c0;
             let gb = (bytes / 1e9).max(1e-9);
             rows.push(serde_json::json!({
                 "streams": streams,
                 "gbps": gbps,
-                "cpu_s_per_gb": (c1.0 - c0.0) / gb,
-                "user_cpu_s_per_gb": (c1.1 - c0.1) / gb,
-                "core_s_per_gb": (c1.2 - c0.2) / gb,
+                "cpu_s_per_gb": cpu.all / gb,
+                "user_cpu_s_per_gb": cpu.user / gb,
+                "core_s_per_gb": cpu.core / gb,
             }));
         }
     }

@@ -230,6 +230,15 @@ impl Proc {
         unregister(pid);
     }
 
+    /// CPU used so far by the process (tree), with the proxy core's busy time.
+    pub fn cpu_use(&self, ticks: f64) -> CpuUse {
+        CpuUse {
+            all: self.cpu_seconds(ticks),
+            user: self.user_cpu_seconds(ticks),
+            core: procfs::cpu_busy_seconds(crate::ctx::PROXY_CPU, ticks).unwrap_or(0.0),
+        }
+    }
+
     /// User + system CPU seconds of the process (tree).
     pub fn cpu_seconds(&self, ticks: f64) -> f64 {
         self.pids()
@@ -252,6 +261,26 @@ impl Proc {
             .iter()
             .filter_map(|p| procfs::rss_bytes(*p))
             .sum()
+    }
+}
+
+/// CPU seconds of a proxy: its processes, of which user space, and the busy time of the core it
+/// is pinned to (interrupts and softirqs included; tick-sampled, see `procfs::cpu_busy_seconds`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub all: f64,
+    pub user: f64,
+    pub core: f64,
+}
+
+impl std::ops::Sub for CpuUse {
+    type Output = CpuUse;
+    fn sub(self, before: CpuUse) -> CpuUse {
+        CpuUse {
+            all: self.all - before.all,
+            user: self.user - before.user,
+            core: self.core - before.core,
+        }
     }
 }
 

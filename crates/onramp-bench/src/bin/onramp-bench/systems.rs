@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 
 use crate::ctx::{self, addr, pause, Ctx, ORIGIN_IP, PROXY_CPU, PROXY_IP};
 use crate::onramp::{self, Api, ListenerPlan};
-use crate::procs::{Proc, Spec};
+use crate::procs::{CpuUse, Proc, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum System {
@@ -66,16 +66,11 @@ pub struct Running {
 }
 
 impl Running {
-    /// CPU seconds so far: (the proxy's processes, of which user space, the proxy core's busy
-    /// time with interrupts and softirqs). 0 for direct.
-    pub fn cpu_split(&self, ticks: f64) -> (f64, f64, f64) {
-        self.proc.as_ref().map_or((0.0, 0.0, 0.0), |p| {
-            (
-                p.cpu_seconds(ticks),
-                p.user_cpu_seconds(ticks),
-                onramp_bench::procfs::cpu_busy_seconds(crate::ctx::PROXY_CPU, ticks).unwrap_or(0.0),
-            )
-        })
+    /// CPU used by the proxy so far (nothing for direct).
+    pub fn cpu_use(&self, ticks: f64) -> CpuUse {
+        self.proc
+            .as_ref()
+            .map_or(CpuUse::default(), |p| p.cpu_use(ticks))
     }
 
     pub fn rss(&self) -> u64 {
