@@ -82,15 +82,15 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
     backend.active.fetch_add(1, Relaxed);
     let _active = Held32(&backend.active);
     let _ = origin.set_nodelay(true);
-    let proxied = matches!(
-        rt.spec.client_ip,
-        ClientIpMethod::ProxyV1 | ClientIpMethod::ProxyV2
-    );
-    if proxied {
-        if let Err(e) = Box::pin(send_proxy_header(&origin, &rt, peer, &client)).await {
-            tracing::debug!(error = %e, "PROXY header write failed");
-            return;
-        }
+    // The header is built first, so a listener without one has no write future at all.
+    let sent = match proxy_header(&rt, peer, &client) {
+        Ok(Some(header)) => Box::pin(crate::relay::write_all(&origin, &header)).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        tracing::debug!(error = %e, "PROXY header write failed");
+        return;
     }
     let up = Limits {
         buckets: [&rt.bucket, &rt.accel.bucket],
@@ -147,16 +147,15 @@ async fn connect(
     None
 }
 
-async fn send_proxy_header(
-    origin: &TcpStream,
+/// The PROXY header the listener sends its origin first, if any.
+fn proxy_header(
     rt: &ListenerRt,
     peer: SocketAddr,
     client: &TcpStream,
-) -> std::io::Result<()> {
-    let header = match rt.spec.client_ip {
-        ClientIpMethod::ProxyV1 => v1_header(peer, client.local_addr()?),
-        ClientIpMethod::ProxyV2 => v2_header(peer, client.local_addr()?, Transport::Stream),
-        ClientIpMethod::None | ClientIpMethod::Toa => return Ok(()),
-    };
-    crate::relay::write_all(origin, &header).await
+) -> std::io::Result<Option<Vec<u8>>> {
+    Ok(match rt.spec.client_ip {
+        ClientIpMethod::ProxyV1 => Some(v1_header(peer, client.local_addr()?)),
+        ClientIpMethod::ProxyV2 => Some(v2_header(peer, client.local_addr()?, Transport::Stream)),
+        ClientIpMethod::None | ClientIpMethod::Toa => None,
+    })
 }
