@@ -10,13 +10,15 @@
 //! - [`huawei`]: Huawei Cloud `SDK-HMAC-SHA256` signatures.
 //! - [`params`]: decoding of flattened `A.0.B=x` request parameters.
 //! - [`ratelimit`]: per (account, action) token buckets.
-//! - [`replay`]: timestamp window and nonce reuse detection.
+//! - [`replay`]: timestamp window and nonce reuse detection, per account.
+//! - [`once`]: execute-once memory of signed writes, per account.
 #![forbid(unsafe_code)]
 
 mod crypto;
 mod header;
 
 pub mod huawei;
+pub mod once;
 pub mod params;
 pub mod ratelimit;
 pub mod replay;

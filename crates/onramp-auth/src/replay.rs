@@ -103,6 +103,58 @@ impl NonceCache {
     }
 }
 
+/// Default bound on remembered nonces per account.
+pub const DEFAULT_PER_ACCOUNT: usize = 100_000;
+
+/// Nonce memory per account: each account has its own bounded [`NonceCache`], so one tenant's
+/// flood of signed requests forgets only that tenant's nonces.
+#[derive(Debug, Clone)]
+pub struct AccountNonces {
+    window: i64,
+    per_account: usize,
+    accounts: std::collections::HashMap<String, NonceCache>,
+}
+
+impl AccountNonces {
+    pub fn new(window_secs: i64) -> Self {
+        Self::with_limit(window_secs, DEFAULT_PER_ACCOUNT)
+    }
+
+    pub fn with_limit(window_secs: i64, per_account: usize) -> Self {
+        Self {
+            window: window_secs,
+            per_account,
+            accounts: std::collections::HashMap::new(),
+        }
+    }
+
+    /// [`NonceCache::check`] in `account`'s own memory.
+    pub fn check(
+        &mut self,
+        account: &str,
+        secret_id: &str,
+        nonce: u64,
+        timestamp: i64,
+        now: i64,
+    ) -> Result<(), ReplayError> {
+        let (window, limit) = (self.window, self.per_account);
+        let cache = self
+            .accounts
+            .entry(account.to_string())
+            .or_insert_with(|| NonceCache::with_max_entries(window, limit));
+        let r = cache.check(secret_id, nonce, timestamp, now);
+        if cache.is_empty() {
+            self.accounts.remove(account);
+        }
+        r
+    }
+
+    /// Remembered nonces of `account`.
+    pub fn len(&self, account: &str) -> usize {
+        self.accounts.get(account).map_or(0, NonceCache::len)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +204,20 @@ mod tests {
             assert!(c.len() <= 3);
         }
         assert_eq!(c.check("AK", 9, 59, 60), Err(ReplayError::Reused));
+    }
+
+    #[test]
+    fn one_account_cannot_evict_another() {
+        let mut n = AccountNonces::with_limit(300, 5);
+        assert_eq!(n.check("victim", "AKv", 1, 1000, 1000), Ok(()));
+        for i in 0..500 {
+            assert_eq!(n.check("flooder", "AKf", i, 1000, 1000), Ok(()));
+        }
+        assert_eq!(n.len("flooder"), 5);
+        assert_eq!(
+            n.check("victim", "AKv", 1, 1000, 1001),
+            Err(ReplayError::Reused)
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod health;
 pub mod ids;
 pub mod model;
+pub mod policy;
 pub mod snapshot;
 pub mod state;
 pub mod validate;

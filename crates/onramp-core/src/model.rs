@@ -48,10 +48,27 @@ pub struct ApiKey {
     pub secret_key: String,
     pub account_id: String,
     pub enabled: bool,
-    /// Actions this key may call; empty means all (a root key).
+    /// Actions this key may call; empty means all (a root key). Kept for keys made before
+    /// policies; `effective_policy` folds it in.
     pub allowed_actions: Vec<String>,
+    /// What this key may do (see `policy`); `None` = everything its account may.
+    pub policy: Option<crate::policy::Policy>,
     pub created_at: Millis,
     pub revision: u64,
+}
+
+impl ApiKey {
+    /// The policy that governs this key: its document, or the `allowed_actions` list, or none.
+    pub fn effective_policy(&self) -> Option<std::borrow::Cow<'_, crate::policy::Policy>> {
+        use std::borrow::Cow;
+        match (&self.policy, self.allowed_actions.is_empty()) {
+            (Some(p), _) => Some(Cow::Borrowed(p)),
+            (None, false) => Some(Cow::Owned(crate::policy::Policy::allow_actions(
+                &self.allowed_actions,
+            ))),
+            (None, true) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -61,6 +78,7 @@ impl std::fmt::Debug for ApiKey {
             .field("secret_key", &"<redacted>")
             .field("account_id", &self.account_id)
             .field("enabled", &self.enabled)
+            .field("policy", &self.policy)
             .finish()
     }
 }

@@ -49,6 +49,18 @@ pub fn length(field: &str, s: &str, lo: usize, hi: usize) -> Check {
     Ok(())
 }
 
+/// A name, description or tag: `lo`–`hi` characters, none of them a control character
+/// (C0, DEL, C1: NUL, line breaks, escapes), so what is stored prints as it was meant.
+pub fn text(field: &str, s: &str, lo: usize, hi: usize) -> Check {
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(Invalid::new(
+            field,
+            format!("must not contain control characters (found U+{:04X})", c as u32),
+        ));
+    }
+    length(field, s, lo, hi)
+}
+
 /// A port, 1–65535.
 pub fn port(field: &str, v: i64) -> Result<u16, Invalid> {
     range(field, v, 1, 65535)?;

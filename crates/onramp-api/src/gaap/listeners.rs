@@ -13,7 +13,7 @@ const MAX_LIMIT: i64 = 10_000;
 
 async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<String, Value>> {
     let name = p.nonempty("ListenerName")?;
-    validate::length("ListenerName", &name, 1, 64)?;
+    validate::text("ListenerName", &name, 1, 64)?;
     let ports = ports(&p)?;
     let kind = match p.one_of("RealServerType", &["IP", "DOMAIN"])?.as_deref() {
         Some("DOMAIN") => OriginKind::Domain,
@@ -219,7 +219,7 @@ async fn modify(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
             ));
         }
         if let Some(name) = p.str_opt("ListenerName")? {
-            validate::length("ListenerName", &name, 1, 64)?;
+            validate::text("ListenerName", &name, 1, 64)?;
             l.name = name;
         }
         if let Some(s) = scheduler(&p, l.origin_kind)? {

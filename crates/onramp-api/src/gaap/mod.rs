@@ -163,8 +163,8 @@ pub fn tags(p: &Params, max: usize) -> TcResult<Vec<onramp_core::Tag>> {
         .map(|t| {
             let key = t.nonempty("TagKey")?;
             let value = t.str_req("TagValue")?;
-            onramp_core::validate::length("TagSet.TagKey", &key, 1, 128)?;
-            onramp_core::validate::length("TagSet.TagValue", &value, 0, 256)?;
+            onramp_core::validate::text("TagSet.TagKey", &key, 1, 128)?;
+            onramp_core::validate::text("TagSet.TagValue", &value, 0, 256)?;
             Ok(onramp_core::Tag { key, value })
         })
         .collect()

@@ -51,7 +51,7 @@ fn id_set(p: &Params, k: &str) -> TcResult<Vec<String>> {
 
 fn real_server_name(p: &Params) -> TcResult<String> {
     let name = p.str_req("RealServerName")?;
-    validate::length("RealServerName", &name, 1, NAME_MAX)?;
+    validate::text("RealServerName", &name, 1, NAME_MAX)?;
     Ok(name)
 }
 

@@ -62,7 +62,7 @@ pub fn dest_region(api: &Api, field: &str, id: &str) -> TcResult<String> {
 /// A required name of 1 to `max` characters.
 pub fn name(p: &Params, field: &str, max: usize) -> TcResult<String> {
     let s = p.str_req(field)?;
-    validate::length(field, &s, 1, max)?;
+    validate::text(field, &s, 1, max)?;
     Ok(s)
 }
 
