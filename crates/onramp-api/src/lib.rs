@@ -11,8 +11,10 @@
 #![forbid(unsafe_code)]
 
 pub mod bm;
+pub mod caller;
 pub mod gaap;
 pub mod huawei;
+pub mod once;
 pub mod tencent;
 mod time_fmt;
 
@@ -21,8 +23,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{any, get};
 use axum::Router;
+use onramp_auth::once::OnceCache;
 use onramp_auth::ratelimit::RateLimiter;
-use onramp_auth::replay::NonceCache;
+use onramp_auth::replay::AccountNonces;
 use onramp_control::Control;
 use onramp_core::health::HealthSource;
 
@@ -70,7 +73,10 @@ pub struct Api {
     pub health: Arc<dyn HealthSource>,
     pub cfg: ApiConfig,
     limiter: Mutex<RateLimiter>,
-    nonces: Mutex<NonceCache>,
+    /// v1/v2 nonces, per account.
+    nonces: Mutex<AccountNonces>,
+    /// TC3 and Huawei signed writes, per account (see `once`).
+    signed: Mutex<OnceCache<once::Slot>>,
     started: Instant,
 }
 
@@ -79,7 +85,8 @@ impl Api {
         Arc::new(Self {
             health,
             limiter: Mutex::new(RateLimiter::new(cfg.rate_limit)),
-            nonces: Mutex::new(NonceCache::new(cfg.replay_window_secs)),
+            nonces: Mutex::new(AccountNonces::new(cfg.replay_window_secs)),
+            signed: Mutex::new(OnceCache::new(cfg.replay_window_secs)),
             control,
             cfg,
             started: Instant::now(),
@@ -95,9 +102,11 @@ impl Api {
             .check(account, action, now)
     }
 
-    /// Record a v1/v2 nonce; an error if it was already used inside the window or is stale.
+    /// Record a v1/v2 nonce in the account's memory; an error if it was already used inside the
+    /// window or is stale.
     pub fn check_nonce(
         &self,
+        account: &str,
         secret_id: &str,
         nonce: u64,
         timestamp: i64,
@@ -106,7 +115,7 @@ impl Api {
         self.nonces
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .check(secret_id, nonce, timestamp, now)
+            .check(account, secret_id, nonce, timestamp, now)
     }
 
     pub fn region(&self, id: &str) -> Option<&Region> {

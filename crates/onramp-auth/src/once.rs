@@ -85,8 +85,7 @@ impl<V: Clone> OnceCache<V> {
         // The signature stays acceptable until its timestamp is `window` behind the clock.
         let expiry = timestamp.saturating_add(self.window).max(now);
         mem.by_expiry.insert((expiry, signature.to_string()));
-        mem.entries
-            .insert(signature.to_string(), (expiry, value()));
+        mem.entries.insert(signature.to_string(), (expiry, value()));
         while mem.entries.len() > self.per_account {
             let Some((_, sig)) = mem.by_expiry.pop_first() else {
                 break;

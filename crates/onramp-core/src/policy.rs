@@ -127,6 +127,11 @@ impl Policy {
         }
     }
 
+    /// Whether some `allow` statement names `operation` (whatever its resources).
+    pub fn names_operation(&self, operation: &str) -> bool {
+        self.matching(Effect::Allow, operation).next().is_some()
+    }
+
     fn matching<'a>(
         &'a self,
         effect: Effect,
@@ -223,7 +228,10 @@ mod tests {
         )
         .unwrap();
         assert!(p.allows("gaap:DescribeProxyDetail", &[res("link-abc", None)]));
-        assert!(p.allows("gaap:DescribeTCPListeners", &[res("listener-1", Some("link-abc"))]));
+        assert!(p.allows(
+            "gaap:DescribeTCPListeners",
+            &[res("listener-1", Some("link-abc"))]
+        ));
         assert!(!p.allows("gaap:DescribeProxyDetail", &[res("link-bcd", None)]));
         // Every named resource must be covered.
         assert!(!p.allows(

@@ -200,6 +200,27 @@ impl State {
         self.keys.get(secret_id).filter(|k| k.enabled)
     }
 
+    /// `id` as a resource a request names, if it is one of the account's accelerators, groups,
+    /// listeners, endpoint groups or origins, with the accelerator or group that owns it.
+    pub fn named_resource(&self, account: &str, id: &str) -> Option<crate::policy::NamedResource> {
+        let named = |owner: Option<&str>| crate::policy::NamedResource {
+            id: id.to_string(),
+            owner: owner.map(str::to_string),
+        };
+        if self.accelerator(account, id).is_some()
+            || self.group(account, id).is_some()
+            || self.origin(account, id).is_some()
+        {
+            return Some(named(None));
+        }
+        if let Some(l) = self.listener(account, id) {
+            return Some(named(Some(l.owner.id())));
+        }
+        let eg = self.endpoint_group(account, id)?;
+        let owner = self.listeners.get(&eg.listener_id).map(|l| l.owner.id());
+        Some(named(owner))
+    }
+
     pub fn accelerator(&self, account: &str, id: &str) -> Option<&Accelerator> {
         self.accelerators
             .get(id)

@@ -55,7 +55,10 @@ pub fn text(field: &str, s: &str, lo: usize, hi: usize) -> Check {
     if let Some(c) = s.chars().find(|c| c.is_control()) {
         return Err(Invalid::new(
             field,
-            format!("must not contain control characters (found U+{:04X})", c as u32),
+            format!(
+                "must not contain control characters (found U+{:04X})",
+                c as u32
+            ),
         ));
     }
     length(field, s, lo, hi)

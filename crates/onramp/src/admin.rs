@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use onramp_control::Control;
+use onramp_core::policy::Policy;
 use onramp_core::{ids, Account, ApiKey, Op, Record};
 use serde_json::json;
 
@@ -31,13 +32,26 @@ enum AdminCommand {
         #[arg(long, default_value = "tenant")]
         name: String,
     },
-    /// Create another key for an account; --actions limits it to those actions.
+    /// Create another key for an account; --actions or --policy limits what it may do.
     CreateKey {
         #[arg(long)]
         account: String,
-        /// Comma-separated action names this key may call (default: all)
-        #[arg(long, value_delimiter = ',')]
+        /// Comma-separated operation names this key may call (`DescribeProxies`, `gaap:Describe*`,
+        /// `huawei:ShowListener`, `bm:DescribeBmListeners`; default: all)
+        #[arg(long, value_delimiter = ',', conflicts_with = "policy")]
         actions: Vec<String>,
+        /// A policy document (JSON text, or @FILE): statements of effect, actions, resources
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Replace a key's policy (--policy JSON or @FILE), or lift every limit (--clear).
+    SetPolicy {
+        #[arg(long)]
+        secret_id: String,
+        #[arg(long, required_unless_present = "clear")]
+        policy: Option<String>,
+        #[arg(long, conflicts_with = "policy")]
+        clear: bool,
     },
     /// Disable a key.
     DisableKey {
@@ -69,20 +83,35 @@ async fn open(args: &AdminArgs) -> anyhow::Result<Arc<Control>> {
     Control::open(store).await.context("loading the store")
 }
 
-fn new_key(account: &str, actions: Vec<String>, now: i64) -> ApiKey {
+fn new_key(account: &str, policy: Option<Policy>, now: i64) -> ApiKey {
     ApiKey {
         secret_id: format!("AKID{}", random_text(32)),
         secret_key: random_text(32),
         account_id: account.to_string(),
         enabled: true,
-        allowed_actions: actions,
+        allowed_actions: Vec::new(),
+        policy,
         created_at: now,
         revision: 0,
     }
 }
 
 fn key_json(k: &ApiKey) -> serde_json::Value {
-    json!({"account_id": k.account_id, "secret_id": k.secret_id, "secret_key": k.secret_key, "allowed_actions": k.allowed_actions})
+    let policy = k.effective_policy().map(|p| p.into_owned());
+    json!({"account_id": k.account_id, "secret_id": k.secret_id, "secret_key": k.secret_key, "policy": policy})
+}
+
+/// A policy from `--policy` (JSON text or `@FILE`) or `--actions`.
+fn policy_arg(text: Option<&str>, actions: &[String]) -> anyhow::Result<Option<Policy>> {
+    let Some(text) = text else {
+        return Ok((!actions.is_empty()).then(|| Policy::allow_actions(actions)));
+    };
+    let text = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the policy file {path}"))?,
+        None => text.to_string(),
+    };
+    Ok(Some(Policy::parse(&text).context("invalid --policy")?))
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -111,7 +140,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             if control.state().accounts.contains_key(&account.id) {
                 bail!("account id {} is taken; retry", account.id);
             }
-            let key = new_key(&account.id, Vec::new(), now);
+            let key = new_key(&account.id, None, now);
             write(vec![
                 Op::Put(Record::Account(account.clone())),
                 Op::Put(Record::Key(key.clone())),
@@ -122,13 +151,36 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             out["app_id"] = json!(app_id);
             println!("{out}");
         }
-        AdminCommand::CreateKey { account, actions } => {
+        AdminCommand::CreateKey {
+            account,
+            actions,
+            policy,
+        } => {
+            let policy = policy_arg(policy.as_deref(), &actions)?;
             if !control.state().accounts.contains_key(&account) {
                 bail!("no account {account}");
             }
-            let key = new_key(&account, actions, now);
+            let key = new_key(&account, policy, now);
             write(vec![Op::Put(Record::Key(key.clone()))]).await?;
             println!("{}", key_json(&key));
+        }
+        AdminCommand::SetPolicy {
+            secret_id,
+            policy,
+            clear,
+        } => {
+            let policy = if clear {
+                None
+            } else {
+                policy_arg(policy.as_deref(), &[])?
+            };
+            let Some(mut key) = control.state().keys.get(&secret_id).cloned() else {
+                bail!("no key {secret_id}")
+            };
+            key.policy = policy;
+            key.allowed_actions.clear();
+            write(vec![Op::Put(Record::Key(key.clone()))]).await?;
+            println!("{}", json!({"secret_id": secret_id, "policy": key.policy}));
         }
         AdminCommand::DisableKey { secret_id } => {
             let Some(mut key) = control.state().keys.get(&secret_id).cloned() else {

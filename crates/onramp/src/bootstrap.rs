@@ -57,6 +57,7 @@ pub async fn ensure_root(control: &Control, data_dir: &Path, now: i64) -> anyhow
         account_id: account.id.clone(),
         enabled: true,
         allowed_actions: Vec::new(),
+        policy: None,
         created_at: now,
         revision: 0,
     };

@@ -18,7 +18,8 @@ use onramp_auth::v1;
 use onramp_core::Account;
 use serde_json::{json, Map, Value};
 
-use crate::{now_secs, Api};
+use crate::caller::{verify_any, Caller};
+use crate::Api;
 
 /// A v2 error: common code, `codeDesc`, message (module code in parentheses where there is one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,12 +108,19 @@ const COMMON: &[&str] = &[
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let result = match axum::body::to_bytes(body, api.cfg.max_body).await {
-        Ok(body) => process(&api, &parts, &body).await,
-        Err(_) => Err(BmError::param(format!(
+    let too_large = || {
+        BmError::param(format!(
             "the request body is larger than {} bytes",
             api.cfg.max_body
-        ))),
+        ))
+    };
+    let result = if crate::caller::declares_too_large(&parts, api.cfg.max_body) {
+        Err(too_large())
+    } else {
+        match axum::body::to_bytes(body, api.cfg.max_body).await {
+            Ok(body) => process(&api, &parts, &body).await,
+            Err(_) => Err(too_large()),
+        }
     };
     let mut out = match result {
         Ok(m) => {
@@ -155,13 +163,29 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
     let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    let account = authenticate(api, parts, &params)?;
+    let caller = authenticate(api, parts, &params)?;
+    let action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| BmError::missing("Action"))?;
+    let own_values = params
+        .iter()
+        .filter(|(k, _)| !COMMON.contains(&k.as_str()))
+        .map(|(_, v)| v.as_str());
+    caller
+        .authorize(api, &format!("bm:{action}"), own_values)
+        .map_err(|d| {
+            // 4101: the action is not allowed; 4102: not on the named resources.
+            let code = if d.resources.is_empty() { 4101 } else { 4102 };
+            BmError::new(code, "AuthFailure.UnauthorizedOperation", d.message())
+        })?;
     let ctx = BmCtx {
         api,
-        account,
+        account: caller.account,
         params,
     };
-    let action = ctx.req("Action")?.to_string();
     if !api.allow(&ctx.account.id, &action) {
         return Err(BmError::new(
             4400,
@@ -197,7 +221,7 @@ fn check_params(ctx: &BmCtx<'_>, allowed: &[&str]) -> Result<(), BmError> {
     Ok(())
 }
 
-fn authenticate(api: &Api, parts: &Parts, params: &[(String, String)]) -> Result<Account, BmError> {
+fn authenticate(api: &Api, parts: &Parts, params: &[(String, String)]) -> Result<Caller, BmError> {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let auth_fail = |m: &str| BmError::new(4100, "AuthFailure", m.to_string());
     let signature = get("Signature").ok_or_else(|| BmError::missing("Signature"))?;
@@ -208,25 +232,14 @@ fn authenticate(api: &Api, parts: &Parts, params: &[(String, String)]) -> Result
     let nonce: u64 = get("Nonce")
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| BmError::param("Nonce must be a positive integer"))?;
-    let (secret_key, account) = {
-        let st = api.control.state();
-        let key = st.key(secret_id).ok_or_else(|| {
-            BmError::new(
-                4104,
-                "AuthFailure.SecretIdNotFound",
-                "SecretId does not exist",
-            )
-        })?;
-        let account = st.accounts.get(&key.account_id).cloned().ok_or_else(|| {
-            BmError::new(
-                4104,
-                "AuthFailure.SecretIdNotFound",
-                "SecretId does not exist",
-            )
-        })?;
-        (key.secret_key.clone(), account)
-    };
-    if (now_secs() - ts).abs() > api.cfg.replay_window_secs {
+    let (caller, secrets) = crate::caller::lookup(api, secret_id).map_err(|_| {
+        BmError::new(
+            4104,
+            "AuthFailure.SecretIdNotFound",
+            "SecretId does not exist",
+        )
+    })?;
+    if !crate::caller::timestamp_ok(api, ts) {
         return Err(BmError::new(
             4500,
             "AuthFailure.SignatureExpire",
@@ -240,17 +253,18 @@ fn authenticate(api: &Api, parts: &Parts, params: &[(String, String)]) -> Result
         .unwrap_or("");
     let to_sign = v1::string_to_sign(parts.method.as_str(), host, parts.uri.path(), params);
     let method = v1::V1Method::from_param(get("SignatureMethod"));
-    if !v1::verify(method, &secret_key, &to_sign, signature) {
+    if !verify_any(&secrets, |k| v1::verify(method, k, &to_sign, signature)) {
         return Err(auth_fail(
             "Authentication failed: the signature does not match",
         ));
     }
-    api.check_nonce(secret_id, nonce, ts).map_err(|_| {
-        BmError::new(
-            4500,
-            "AuthFailure.SignatureExpire",
-            "replay: this Nonce was already used inside the window",
-        )
-    })?;
-    Ok(account)
+    api.check_nonce(&caller.account.id, secret_id, nonce, ts)
+        .map_err(|_| {
+            BmError::new(
+                4500,
+                "AuthFailure.SignatureExpire",
+                "replay: this Nonce was already used inside the window",
+            )
+        })?;
+    Ok(caller)
 }

@@ -16,9 +16,12 @@ use http::request::Parts;
 use http::{header, Method, StatusCode};
 use onramp_auth::huawei as sig;
 use onramp_core::{ids, Account};
+
+use crate::caller::{verify_any, Caller};
+use crate::once::Once;
 use serde_json::{json, Value};
 
-use crate::{now_secs, Api};
+use crate::Api;
 
 /// A Huawei error: HTTP status, code, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +80,45 @@ pub struct HwCtx<'a> {
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let request_id = ids::uuid();
     let (parts, body) = req.into_parts();
-    let result = match axum::body::to_bytes(body, api.cfg.max_body).await {
-        Ok(body) => process(&api, &parts, &body).await,
-        Err(_) => Err(HwError::new(
+    let too_large = || {
+        HwError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "APIG.0201",
             "Request entity too large.",
-        )),
+        )
     };
-    respond(result, &request_id)
+    if crate::caller::declares_too_large(&parts, api.cfg.max_body) {
+        return respond(Err(too_large()), &request_id);
+    }
+    let body = match axum::body::to_bytes(body, api.cfg.max_body).await {
+        Ok(body) => body,
+        Err(_) => return respond(Err(too_large()), &request_id),
+    };
+    let call = match authenticate(&api, &parts, &body).and_then(|a| admit(&api, &parts, &body, a)) {
+        Ok(call) => call,
+        Err(e) => return respond(Err(e), &request_id),
+    };
+    // A signed write runs once: a repeat of its signature gets the first answer.
+    let first = if parts.method == Method::GET {
+        None
+    } else {
+        match api
+            .once(&call.caller.account.id, &call.signature, call.timestamp)
+            .await
+        {
+            Once::Repeat(resp) => return resp,
+            Once::First(first) => Some(first),
+        }
+    };
+    let ctx = HwCtx {
+        api: &api,
+        account: call.caller.account.clone(),
+    };
+    let resp = respond(run(&ctx, &parts, call.route), &request_id);
+    match first {
+        Some(first) => first.finish(resp).await,
+        None => resp,
+    }
 }
 
 /// Any path no dialect serves.
@@ -116,28 +149,91 @@ fn respond(result: HwResult, request_id: &str) -> Response {
         .unwrap_or_default()
 }
 
-async fn process(api: &Api, parts: &Parts, body: &Bytes) -> HwResult {
-    let account = authenticate(api, parts, body)?;
-    let route = route_name(&parts.method, parts.uri.path());
-    if !api.allow(&account.id, &route) {
+/// The operations this dialect answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    ListListeners,
+    ShowListener,
+}
+
+impl Route {
+    /// The route of a request, by method and path shape.
+    fn of(method: &Method, path: &str) -> Option<Self> {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method, segs.as_slice()) {
+            (&Method::GET, ["v1", "listeners"]) => Some(Self::ListListeners),
+            (&Method::GET, ["v1", "listeners", _]) => Some(Self::ShowListener),
+            _ => None,
+        }
+    }
+
+    /// The operation's name (the SDK's, in CamelCase), as policies name it.
+    fn name(self) -> &'static str {
+        match self {
+            Self::ListListeners => "ListListeners",
+            Self::ShowListener => "ShowListener",
+        }
+    }
+}
+
+/// An authenticated, authorized, rate-charged request.
+struct Call {
+    caller: Caller,
+    signature: String,
+    timestamp: i64,
+    route: Route,
+}
+
+/// Route the request, check the caller's policy (path segments, query values and body strings
+/// name the resources) and charge the rate limit.
+fn admit(api: &Api, parts: &Parts, body: &Bytes, auth: Authenticated) -> Result<Call, HwError> {
+    let route = Route::of(&parts.method, parts.uri.path()).ok_or_else(HwError::no_api)?;
+    let segs: Vec<String> = parts.uri.path().split('/').map(decode).collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let strings = segs
+        .iter()
+        .map(String::as_str)
+        .chain(query.iter().map(|(_, v)| v.as_str()))
+        .chain(crate::caller::json_strings(&json));
+    auth.caller
+        .authorize(api, &format!("huawei:{}", route.name()), strings)
+        .map_err(|d| {
+            HwError::new(
+                StatusCode::FORBIDDEN,
+                "APIG.0306",
+                format!("API access denied: {}", d.message()),
+            )
+        })?;
+    if !api.allow(
+        &auth.caller.account.id,
+        &route_name(&parts.method, parts.uri.path()),
+    ) {
         return Err(HwError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "APIG.0308",
             "The request is throttled: too many requests per second.",
         ));
     }
-    let ctx = HwCtx { api, account };
-    let segs: Vec<&str> = parts
-        .uri
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .collect();
+    Ok(Call {
+        caller: auth.caller,
+        signature: auth.signature,
+        timestamp: auth.timestamp,
+        route,
+    })
+}
+
+fn run(ctx: &HwCtx<'_>, parts: &Parts, route: Route) -> HwResult {
     let query = parts.uri.query().unwrap_or("");
-    match (&parts.method, segs.as_slice()) {
-        (&Method::GET, ["v1", "listeners"]) => listeners::list(&ctx, query),
-        (&Method::GET, ["v1", "listeners", id]) => listeners::show(&ctx, &decode(id)),
-        _ => Err(HwError::no_api()),
+    match route {
+        Route::ListListeners => listeners::list(ctx, query),
+        Route::ShowListener => {
+            let id = parts.uri.path().rsplit('/').next().unwrap_or("");
+            listeners::show(ctx, &decode(id))
+        }
     }
 }
 
@@ -162,8 +258,15 @@ fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Verify the SDK-HMAC-SHA256 signature and return the key's account.
-fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> Result<Account, HwError> {
+/// A request whose SDK-HMAC-SHA256 signature verified.
+struct Authenticated {
+    caller: Caller,
+    signature: String,
+    timestamp: i64,
+}
+
+/// Verify the SDK-HMAC-SHA256 signature and return the caller.
+fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> Result<Authenticated, HwError> {
     let Some(auth_header) = header_str(parts, "authorization") else {
         if parts.headers.contains_key("x-auth-token") {
             return Err(HwError::auth("decrypt token fail"));
@@ -172,22 +275,12 @@ fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> Result<Account, HwErr
     };
     let auth = sig::parse_authorization(auth_header)
         .map_err(|_| HwError::auth("verify aksk signature fail"))?;
-    let (secret_key, account) = {
-        let st = api.control.state();
-        let key = st
-            .key(&auth.access)
-            .ok_or_else(|| HwError::auth("ak not exist"))?;
-        let account = st
-            .accounts
-            .get(&key.account_id)
-            .cloned()
-            .ok_or_else(|| HwError::auth("ak not exist"))?;
-        (key.secret_key.clone(), account)
-    };
+    let (caller, secrets) =
+        crate::caller::lookup(api, &auth.access).map_err(|_| HwError::auth("ak not exist"))?;
     let date =
         header_str(parts, "x-sdk-date").ok_or_else(|| HwError::auth("X-Sdk-Date not found"))?;
     let ts = sig::parse_sdk_date(date).ok_or_else(|| HwError::auth("X-Sdk-Date is invalid"))?;
-    if (now_secs() - ts).abs() > api.cfg.replay_window_secs {
+    if !crate::caller::timestamp_ok(api, ts) {
         return Err(HwError::auth(
             "the request has expired (X-Sdk-Date is too far from the server time)",
         ));
@@ -214,9 +307,15 @@ fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> Result<Account, HwErr
         &headers,
         &payload_hash,
     );
-    let expected = sig::sign(&secret_key, &sig::string_to_sign(date, &cr));
-    if !onramp_auth::verify_hex(&expected, &auth.signature) {
+    let to_sign = sig::string_to_sign(date, &cr);
+    if !verify_any(&secrets, |k| {
+        onramp_auth::verify_hex(&sig::sign(k, &to_sign), &auth.signature)
+    }) {
         return Err(HwError::auth("verify aksk signature fail"));
     }
-    Ok(account)
+    Ok(Authenticated {
+        caller,
+        signature: auth.signature.to_ascii_lowercase(),
+        timestamp: ts,
+    })
 }

@@ -17,12 +17,15 @@ use http::request::Parts;
 use http::{header, Method, StatusCode};
 use onramp_auth::{tc3, v1};
 use onramp_core::{ids, Account};
+
+use crate::caller::{verify_any, Caller};
+use crate::once::Once;
 use serde_json::{Map, Value};
 
 pub use error::{TcError, TcResult};
 pub use params::Params;
 
-use crate::{now_millis, now_secs, Api};
+use crate::{now_millis, Api};
 
 /// Parameters every v1 request carries beside the action's own.
 const COMMON_V1: &[&str] = &[
@@ -46,9 +49,11 @@ pub struct Call {
     pub action: String,
     pub version: String,
     pub params: Value,
-    pub account: Account,
+    pub caller: Caller,
     /// The service named in a TC3 credential scope.
     pub service: Option<String>,
+    /// A TC3 signature and its timestamp (v1 requests carry a nonce instead).
+    pub signature: Option<(String, i64)>,
 }
 
 /// What a handler sees.
@@ -64,20 +69,60 @@ pub struct Ctx<'a> {
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let request_id = ids::uuid();
     let (parts, body) = req.into_parts();
-    let result = match axum::body::to_bytes(body, api.cfg.max_body).await {
-        Ok(body) => process(&api, &parts, &body, &request_id).await,
-        Err(_) => Err(TcError::new(
+    let call = match read_body(&api, &parts, body).await {
+        Ok(body) => authenticate(&api, &parts, &body),
+        Err(e) => Err(e),
+    };
+    let call = match call {
+        Ok(call) => call,
+        Err(e) => {
+            tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
+            return envelope(Err(e), &request_id);
+        }
+    };
+    // A TC3-signed write runs once: a repeat of its signature gets the first answer.
+    let first = match (&call.signature, is_write(&call.action)) {
+        (Some((sig, ts)), true) => match api.once(&call.caller.account.id, sig, *ts).await {
+            Once::Repeat(resp) => return resp,
+            Once::First(first) => Some(first),
+        },
+        _ => None,
+    };
+    let result = run(&api, &call, &request_id).await;
+    if let Err(e) = &result {
+        tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
+    }
+    let resp = envelope(result, &request_id);
+    match first {
+        Some(first) => first.finish(resp).await,
+        None => resp,
+    }
+}
+
+/// Reads change nothing; everything else is a write.
+pub fn is_write(action: &str) -> bool {
+    !["Describe", "Inquiry", "Check"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+/// The body, refused at once when its declared length is above `--max-body`.
+async fn read_body(api: &Api, parts: &Parts, body: Body) -> TcResult<Bytes> {
+    let too_large = || {
+        TcError::new(
             "InvalidParameter",
             format!(
                 "The request body is larger than {} bytes or could not be read.",
                 api.cfg.max_body
             ),
-        )),
+        )
     };
-    if let Err(e) = &result {
-        tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
+    if crate::caller::declares_too_large(parts, api.cfg.max_body) {
+        return Err(too_large());
     }
-    envelope(result, &request_id)
+    axum::body::to_bytes(body, api.cfg.max_body)
+        .await
+        .map_err(|_| too_large())
 }
 
 /// Encode a result in the API 3.0 envelope.
@@ -102,12 +147,8 @@ pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Respo
         .unwrap_or_default()
 }
 
-async fn process(
-    api: &Api,
-    parts: &Parts,
-    body: &Bytes,
-    request_id: &str,
-) -> TcResult<Map<String, Value>> {
+/// Decode and verify the request, check that the caller may run it, and charge the rate limit.
+fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(TcError::new(
             "UnsupportedProtocol",
@@ -146,7 +187,11 @@ async fn process(
             format!("The action `{}` does not exist.", call.action),
         ));
     }
-    if !api.allow(&call.account.id, &call.action) {
+    let operation = format!("gaap:{}", call.action);
+    call.caller
+        .authorize(api, &operation, crate::caller::json_strings(&call.params))
+        .map_err(|d| TcError::new("AuthFailure.UnauthorizedOperation", d.message()))?;
+    if !api.allow(&call.caller.account.id, &call.action) {
         return Err(TcError::new(
             "RequestLimitExceeded",
             format!(
@@ -155,16 +200,20 @@ async fn process(
             ),
         ));
     }
+    Ok(call)
+}
+
+async fn run(api: &Api, call: &Call, request_id: &str) -> TcResult<Map<String, Value>> {
     let ctx = Ctx {
         api,
-        account: call.account,
+        account: call.caller.account.clone(),
         request_id: request_id.to_string(),
         action: call.action.clone(),
         now: now_millis(),
     };
     let span = tracing::debug_span!("api", dialect = "gaap", action = %call.action, request_id);
     let _e = span.enter();
-    crate::gaap::dispatch(&ctx, &call.action, call.params).await
+    crate::gaap::dispatch(&ctx, &call.action, call.params.clone()).await
 }
 
 fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -185,32 +234,18 @@ fn unflatten(pairs: &[(String, String)]) -> TcResult<Value> {
     onramp_auth::params::unflatten(pairs).map_err(|e| TcError::invalid("parameters", e))
 }
 
-/// The account of an enabled key, or the documented auth failure.
-fn key_account(api: &Api, secret_id: &str, action: &str) -> TcResult<(String, Account)> {
-    let st = api.control.state();
-    let key = st.key(secret_id).ok_or_else(|| {
+/// The caller behind a SecretId and the secrets that may sign for it, or the documented failure.
+fn key_caller(api: &Api, secret_id: &str) -> TcResult<(Caller, Vec<String>)> {
+    crate::caller::lookup(api, secret_id).map_err(|_| {
         TcError::new(
             "AuthFailure.SecretIdNotFound",
             format!("The SecretId `{secret_id}` does not exist or is disabled."),
         )
-    })?;
-    if !key.allowed_actions.is_empty() && !key.allowed_actions.iter().any(|a| a == action) {
-        return Err(TcError::new(
-            "AuthFailure.UnauthorizedOperation",
-            format!("This key is not authorized to call `{action}`."),
-        ));
-    }
-    let account = st.accounts.get(&key.account_id).cloned().ok_or_else(|| {
-        TcError::new(
-            "AuthFailure.SecretIdNotFound",
-            "The key's account does not exist.",
-        )
-    })?;
-    Ok((key.secret_key.clone(), account))
+    })
 }
 
 fn check_timestamp(api: &Api, ts: i64) -> TcResult<()> {
-    if !onramp_auth::replay::timestamp_ok(ts, now_secs(), api.cfg.replay_window_secs) {
+    if !crate::caller::timestamp_ok(api, ts) {
         return Err(TcError::new(
             "AuthFailure.SignatureExpire",
             format!(
@@ -248,7 +283,7 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     let ts: i64 = ts_text
         .parse()
         .map_err(|_| TcError::invalid("X-TC-Timestamp", "must be unix seconds"))?;
-    let (secret_key, account) = key_account(api, &auth.secret_id, &action)?;
+    let (caller, secrets) = key_caller(api, &auth.secret_id)?;
     check_timestamp(api, ts)?;
     tc3::check_scope(&auth, ts, &auth.service).map_err(|e| {
         TcError::new(
@@ -283,7 +318,9 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         timestamp: ts,
         service: &auth.service,
     };
-    if !tc3::verify_hex(&tc3::sign(&secret_key, &req), &auth.signature) {
+    if !verify_any(&secrets, |k| {
+        tc3::verify_hex(&tc3::sign(k, &req), &auth.signature)
+    }) {
         return Err(signature_failure());
     }
     let params = tc3_params(parts, body, raw_query)?;
@@ -291,8 +328,9 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         action,
         version,
         params,
-        account,
+        caller,
         service: Some(auth.service),
+        signature: Some((auth.signature.to_ascii_lowercase(), ts)),
     })
 }
 
@@ -345,19 +383,20 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         .ok_or_else(|| TcError::missing("Nonce"))?
         .parse()
         .map_err(|_| TcError::invalid("Nonce", "must be a positive integer"))?;
-    let (secret_key, account) = key_account(api, secret_id, &action)?;
+    let (caller, secrets) = key_caller(api, secret_id)?;
     check_timestamp(api, ts)?;
     let method = v1::V1Method::from_param(get("SignatureMethod"));
     let to_sign = v1::string_to_sign(parts.method.as_str(), host(parts), parts.uri.path(), &pairs);
-    if !v1::verify(method, &secret_key, &to_sign, signature) {
+    if !verify_any(&secrets, |k| v1::verify(method, k, &to_sign, signature)) {
         return Err(signature_failure());
     }
-    api.check_nonce(secret_id, nonce, ts).map_err(|_| {
-        TcError::new(
-            "AuthFailure.SignatureExpire",
-            "The Nonce was already used inside the replay window.",
-        )
-    })?;
+    api.check_nonce(&caller.account.id, secret_id, nonce, ts)
+        .map_err(|_| {
+            TcError::new(
+                "AuthFailure.SignatureExpire",
+                "The Nonce was already used inside the replay window.",
+            )
+        })?;
     let own: Vec<(String, String)> = pairs
         .iter()
         .filter(|(k, _)| !COMMON_V1.contains(&k.as_str()))
@@ -368,7 +407,8 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         action,
         version,
         params,
-        account,
+        caller,
         service: None,
+        signature: None,
     })
 }

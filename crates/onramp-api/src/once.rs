@@ -1,0 +1,115 @@
+//! A signed write runs once: the first request with a given (account, signature) runs and its
+//! answer is kept; a repeat inside the signature's validity window gets that same answer
+//! (same body, same RequestId) and changes nothing. A repeat that arrives while the first is
+//! still running waits for it.
+//!
+//! Only TC3 and Huawei signatures need this (they carry no nonce); v1/v2 requests are refused
+//! on a reused nonce instead.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::response::Parts;
+use onramp_auth::once::Seen;
+use tokio::sync::watch;
+
+use crate::{now_secs, Api};
+
+/// A kept answer.
+#[derive(Debug)]
+pub struct Kept {
+    parts: Parts,
+    body: Bytes,
+}
+
+impl Kept {
+    fn response(&self) -> Response {
+        let mut parts = self.parts.clone();
+        parts.extensions = Default::default();
+        Response::from_parts(parts, Body::from(self.body.clone()))
+    }
+}
+
+/// What the memory holds per signed write: filled when the first execution ends.
+pub type Slot = watch::Receiver<Option<Arc<Kept>>>;
+
+/// The first execution of a signed write; `finish` keeps its answer. Dropped unfinished
+/// (the request was cancelled), it forgets the write so a retry runs.
+pub struct First<'a> {
+    api: &'a Api,
+    account: String,
+    signature: String,
+    tx: Option<watch::Sender<Option<Arc<Kept>>>>,
+}
+
+impl First<'_> {
+    /// Keep `resp` as the answer to every repeat, and return it.
+    pub async fn finish(mut self, resp: Response) -> Response {
+        let (parts, body) = resp.into_parts();
+        // Our answers are built from whole buffers: collecting them does not wait.
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let kept = Arc::new(Kept { parts, body });
+        if let Some(tx) = self.tx.take() {
+            tx.send_replace(Some(kept.clone()));
+        }
+        kept.response()
+    }
+}
+
+impl Drop for First<'_> {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            self.api.forget_signed(&self.account, &self.signature);
+        }
+    }
+}
+
+/// Run-or-repeat decision for a signed write.
+pub enum Once<'a> {
+    First(First<'a>),
+    Repeat(Response),
+}
+
+impl Api {
+    /// Decide whether the write signed with `signature` at `timestamp` runs now or repeats.
+    pub async fn once(&self, account: &str, signature: &str, timestamp: i64) -> Once<'_> {
+        loop {
+            let (tx, rx) = watch::channel(None);
+            let seen = self.signed.lock().unwrap_or_else(|p| p.into_inner()).check(
+                account,
+                signature,
+                timestamp,
+                now_secs(),
+                || rx,
+            );
+            let mut slot = match seen {
+                Seen::First => {
+                    return Once::First(First {
+                        api: self,
+                        account: account.to_string(),
+                        signature: signature.to_string(),
+                        tx: Some(tx),
+                    })
+                }
+                Seen::Repeat(slot) => slot,
+            };
+            let waited = slot.wait_for(Option::is_some).await.map(|k| k.clone());
+            match waited {
+                Ok(Some(kept)) => return Once::Repeat(kept.response()),
+                // The first was cancelled before it answered: it forgot the write; try again.
+                _ => continue,
+            }
+        }
+    }
+
+    fn forget_signed(&self, account: &str, signature: &str) {
+        self.signed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(account, signature);
+    }
+}
