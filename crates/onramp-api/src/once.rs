@@ -113,3 +113,82 @@ impl Api {
             .forget(account, signature);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn api() -> (Arc<Api>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+                .await
+                .unwrap(),
+        );
+        let control = onramp_control::Control::open(store).await.unwrap();
+        let api = Api::new(
+            control,
+            Arc::new(onramp_core::health::NoHealth),
+            crate::ApiConfig::default(),
+        );
+        (api, dir)
+    }
+
+    fn answer(text: &'static str) -> Response {
+        Response::builder()
+            .header("x-kept", text)
+            .body(Body::from(text))
+            .unwrap()
+    }
+
+    async fn text(resp: Response) -> (String, String) {
+        let h = resp.headers()["x-kept"].to_str().unwrap().to_string();
+        let b = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (h, String::from_utf8(b.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_repeat_waits_for_the_first_answer() {
+        let (api, _dir) = api().await;
+        let ts = now_secs();
+        let Once::First(first) = api.once("acct", "sig", ts).await else {
+            panic!("the first request must run");
+        };
+        let api2 = api.clone();
+        let repeat = tokio::spawn(async move {
+            match api2.once("acct", "sig", ts).await {
+                Once::Repeat(r) => text(r).await,
+                Once::First(_) => panic!("a repeat must not run"),
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!repeat.is_finished(), "the repeat must wait for the first");
+        let resp = first.finish(answer("one")).await;
+        assert_eq!(text(resp).await, ("one".into(), "one".into()));
+        assert_eq!(repeat.await.unwrap(), ("one".into(), "one".into()));
+        // Another account with the same signature runs on its own.
+        assert!(matches!(api.once("other", "sig", ts).await, Once::First(_)));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_first_lets_the_retry_run() {
+        let (api, _dir) = api().await;
+        let ts = now_secs();
+        let Once::First(first) = api.once("acct", "sig", ts).await else {
+            panic!("the first request must run");
+        };
+        drop(first);
+        let Once::First(retry) = api.once("acct", "sig", ts).await else {
+            panic!("a cancelled first must not leave a kept answer");
+        };
+        let _ = retry.finish(answer("two")).await;
+        let Once::Repeat(r) = api.once("acct", "sig", ts).await else {
+            panic!("the retry's answer must be kept");
+        };
+        assert_eq!(text(r).await.1, "two");
+    }
+}
