@@ -58,7 +58,7 @@ pub async fn ensure_root(control: &Control, data_dir: &Path, now: i64) -> anyhow
         enabled: true,
         allowed_actions: Vec::new(),
         created_at: now,
-        revision: 0,
+        ..Default::default()
     };
     let ops = vec![
         Op::Put(Record::Account(account.clone())),
