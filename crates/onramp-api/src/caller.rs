@@ -6,7 +6,7 @@ use onramp_core::policy::{NamedResource, Policy};
 use onramp_core::Account;
 use serde_json::Value;
 
-use crate::{now_secs, Api};
+use crate::{now_millis, now_secs, Api};
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub fn lookup(api: &Api, secret_id: &str) -> Result<(Caller, Vec<String>), Unkno
         .get(&key.account_id)
         .cloned()
         .ok_or(UnknownKey)?;
-    let secrets = vec![key.secret_key.clone()];
+    let secrets = key.secrets_at(now_millis()).map(str::to_string).collect();
     let caller = Caller {
         account,
         key_id: key.secret_id.clone(),

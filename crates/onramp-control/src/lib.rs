@@ -8,14 +8,18 @@
 //! Two revisions matter: `committed` (the store's) and `applied` (the lowest revision every edge
 //! has applied). A resource whose revision is above `applied` is still being created/changed.
 //! Until an edge attaches (`attach_edge`), commits count as applied at once.
+//!
+//! Writes are also recorded in the audit log through `audit` (see the `audit` module): handed to a
+//! background writer, never awaited by the request.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod reconcile;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use onramp_core::{Op, State};
+use onramp_core::{AuditEntry, Op, State};
 use onramp_store::{Store, StoreError};
 use tokio::sync::{watch, Mutex};
 
@@ -35,6 +39,7 @@ pub struct Control {
     committed: watch::Sender<u64>,
     applied: AtomicU64,
     edge_attached: AtomicBool,
+    audit: audit::AuditLog,
 }
 
 impl Control {
@@ -44,6 +49,7 @@ impl Control {
         let state = State::from_records(loaded.revision, loaded.records);
         let (committed, _) = watch::channel(loaded.revision);
         Ok(Arc::new(Self {
+            audit: audit::AuditLog::start(store.clone()),
             store,
             applied: AtomicU64::new(loaded.revision),
             state: RwLock::new(state),
@@ -55,6 +61,22 @@ impl Control {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Record a write in the audit log. Never blocks: the entry is queued for the background
+    /// writer, or dropped (counted, logged) when the queue is full.
+    pub fn audit(&self, entry: AuditEntry) {
+        self.audit.record(entry);
+    }
+
+    /// Wait until every entry queued before this call is in the store (shutdown, tests).
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
+    }
+
+    /// Entries written, dropped and lost by the audit writer since start.
+    pub fn audit_counts(&self) -> audit::AuditCounts {
+        self.audit.counts()
     }
 
     /// Read the state. Keep the guard short: never hold it across an await.
@@ -222,5 +244,69 @@ mod tests {
         })
         .await
         .unwrap();
+    }
+
+    fn entry(i: i64) -> AuditEntry {
+        // Recent: the writer prunes entries older than the retention.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        AuditEntry {
+            time: now + i,
+            account_id: "a".into(),
+            dialect: "gaap".into(),
+            operation: format!("Op{i}"),
+            outcome: "ok".into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn audit_entries_reach_the_store_in_batches_without_moving_the_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let ancient = AuditEntry {
+            time: 5,
+            operation: "Ancient".into(),
+            ..Default::default()
+        };
+        store.append_audit(&[ancient]).await.unwrap();
+        let c = Control::open(store.clone()).await.unwrap();
+        let started = std::time::Instant::now();
+        for i in 0..600 {
+            c.audit(entry(i));
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "queuing never waits for the store"
+        );
+        c.flush_audit().await;
+        let counts = c.audit_counts();
+        assert_eq!((counts.written, counts.dropped, counts.failed), (600, 0, 0));
+        let f = onramp_core::AuditFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        };
+        let got = store.audit(&f).await.unwrap();
+        assert_eq!(got.len(), 600, "and the entry past retention was pruned");
+        assert_eq!(got[0].operation, "Op599");
+        assert_eq!(store.revision().await.unwrap(), 0);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_audit_queue_drops_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let c = Control::open(store.clone()).await.unwrap();
+        // On a current-thread runtime the writer cannot run until this test yields: the queue
+        // fills and the rest is dropped, without blocking.
+        let extra = 10;
+        for i in 0..(audit::AUDIT_QUEUE as i64 + extra) {
+            c.audit(entry(i));
+        }
+        assert_eq!(c.audit_counts().dropped, extra as u64);
+        c.flush_audit().await;
+        assert_eq!(c.audit_counts().written, audit::AUDIT_QUEUE as u64);
     }
 }

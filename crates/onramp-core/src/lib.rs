@@ -6,6 +6,7 @@
 //! store at start.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod health;
 pub mod ids;
 pub mod model;
@@ -14,5 +15,6 @@ pub mod snapshot;
 pub mod state;
 pub mod validate;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use model::*;
 pub use state::State;

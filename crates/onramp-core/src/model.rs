@@ -41,6 +41,10 @@ pub struct Account {
 }
 
 /// An API key pair. The same pair signs every dialect.
+///
+/// A rotated key keeps its former secret in `previous_secret_key` (empty = none) until
+/// `previous_valid_until`, so clients can move to the new secret without downtime. Both secrets
+/// are sealed in the store (see `onramp_store::sealed`); in memory they are plain.
 #[derive(Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ApiKey {
@@ -55,6 +59,20 @@ pub struct ApiKey {
     pub policy: Option<crate::policy::Policy>,
     pub created_at: Millis,
     pub revision: u64,
+    /// The secret before the last rotation; empty when there is none.
+    pub previous_secret_key: String,
+    /// `previous_secret_key` signs requests while `now < previous_valid_until`.
+    pub previous_valid_until: Millis,
+}
+
+impl ApiKey {
+    /// The secrets that sign for this key at `now_ms`: the current one, then the previous one
+    /// while its grace lasts.
+    pub fn secrets_at(&self, now_ms: Millis) -> impl Iterator<Item = &str> {
+        let previous = (!self.previous_secret_key.is_empty() && now_ms < self.previous_valid_until)
+            .then_some(self.previous_secret_key.as_str());
+        std::iter::once(self.secret_key.as_str()).chain(previous)
+    }
 }
 
 impl ApiKey {
@@ -79,6 +97,16 @@ impl std::fmt::Debug for ApiKey {
             .field("account_id", &self.account_id)
             .field("enabled", &self.enabled)
             .field("policy", &self.policy)
+            .field("allowed_actions", &self.allowed_actions)
+            .field(
+                "previous_secret_key",
+                &if self.previous_secret_key.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("previous_valid_until", &self.previous_valid_until)
             .finish()
     }
 }
@@ -697,4 +725,26 @@ impl Record {
 pub enum Op {
     Put(Record),
     Delete(Kind, String),
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_at_yields_the_previous_secret_only_during_its_grace() {
+        let mut k = ApiKey {
+            secret_key: "new".into(),
+            ..Default::default()
+        };
+        assert_eq!(k.secrets_at(0).collect::<Vec<_>>(), ["new"]);
+        k.previous_secret_key = "old".into();
+        k.previous_valid_until = 1_000;
+        assert_eq!(k.secrets_at(999).collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(k.secrets_at(1_000).collect::<Vec<_>>(), ["new"]);
+        k.previous_secret_key.clear();
+        assert_eq!(k.secrets_at(0).collect::<Vec<_>>(), ["new"]);
+        let shown = format!("{k:?}");
+        assert!(!shown.contains("new") && !shown.contains("old"), "{shown}");
+    }
 }

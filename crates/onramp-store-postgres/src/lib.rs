@@ -4,12 +4,15 @@
 //! serialised and the revision counts each exactly once; uniqueness lives in index tables whose
 //! primary keys PostgreSQL enforces, so two racing nodes cannot both win. Other nodes learn of a
 //! commit by polling the revision (`Control::follow_store`).
+//! The audit log (`audit`) is written in its own transactions and never touches the revision.
 #![forbid(unsafe_code)]
+
+mod audit;
 
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use onramp_core::{Kind, Op, Record};
+use onramp_core::{AuditEntry, AuditFilter, Kind, Millis, Op, Record};
 use onramp_store::{Constraint, Loaded, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Row};
@@ -20,7 +23,7 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -241,6 +244,26 @@ impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        audit::append(&mut tx, entries).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::list(&self.pool, filter).await
+    }
+
+    async fn prune_audit(&self, before: Millis) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = audit::prune(&mut tx, before).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +305,39 @@ mod tests {
         onramp_store::conformance::run_all(&store).await;
         store.close().await;
         drop_schema(&admin, &schema).await;
+    }
+
+    #[tokio::test]
+    async fn conformance_sealed() {
+        use onramp_store::keyring::Keyring;
+        use onramp_store::sealed::{MasterKeys, SealedStore};
+        let Some((store, admin, schema)) = fresh().await else {
+            return;
+        };
+        let store = std::sync::Arc::new(store);
+        let sealed = SealedStore::new(
+            store.clone(),
+            std::sync::Arc::new(MasterKeys::in_memory(Keyring::generate())),
+        );
+        onramp_store::conformance::run_all(&sealed).await;
+        // Nothing in the database holds the suite's plain secret.
+        let plain: i64 = sqlx::query(
+            "SELECT count(*) FROM records WHERE kind = 'key' AND doc NOT LIKE '%sealed:v1:%'",
+        )
+        .fetch_one(&admin_pool_in(&admin, &schema).await)
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(plain, 0);
+        store.close().await;
+        drop_schema(&admin, &schema).await;
+    }
+
+    async fn admin_pool_in(admin: &PgPool, schema: &str) -> PgPool {
+        let opts = (*admin.connect_options())
+            .clone()
+            .options([("search_path", schema)]);
+        PgPool::connect_with(opts).await.unwrap()
     }
 
     #[tokio::test]

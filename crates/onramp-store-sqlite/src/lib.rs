@@ -3,17 +3,22 @@
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on one connection at a time, so the revision
 //! read-increment-write is serialised even against another process on the same file.
+//! The audit log (`audit`) is written in its own `BEGIN IMMEDIATE` transactions and never
+//! touches the revision.
 #![forbid(unsafe_code)]
+
+mod audit;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use onramp_core::{Kind, Op, Record};
+use onramp_core::{AuditEntry, AuditFilter, Kind, Millis, Op, Record};
 use onramp_store::{Constraint, Loaded, Store, StoreError};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -23,7 +28,7 @@ pub struct SqliteStore {
     writer: Mutex<()>,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -65,6 +70,13 @@ impl SqliteStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// A connection inside a `BEGIN IMMEDIATE` transaction (callers hold the writer lock).
+    async fn immediate(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        exec(&mut conn, "BEGIN IMMEDIATE").await?;
+        Ok(conn)
     }
 }
 
@@ -178,6 +190,22 @@ async fn apply_op(conn: &mut SqliteConnection, op: &Op, rev: u64) -> Result<(), 
     Ok(())
 }
 
+/// Commit the transaction when `r` is a success, else roll it back.
+async fn finish<T>(conn: &mut SqliteConnection, r: Result<T, StoreError>) -> Result<T, StoreError> {
+    match r {
+        Ok(v) => {
+            exec(conn, "COMMIT").await?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(rb) = exec(conn, "ROLLBACK").await {
+                tracing::error!(error = %rb, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
 async fn commit_in(conn: &mut SqliteConnection, ops: &[Op]) -> Result<u64, StoreError> {
     let row = sqlx::query("SELECT value FROM meta WHERE key = 'revision'")
         .fetch_one(&mut *conn)
@@ -240,24 +268,34 @@ impl Store for SqliteStore {
 
     async fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
         let _guard = self.writer.lock().await;
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        exec(&mut conn, "BEGIN IMMEDIATE").await?;
-        match commit_in(&mut conn, ops).await {
-            Ok(rev) => {
-                exec(&mut conn, "COMMIT").await?;
-                Ok(rev)
-            }
-            Err(e) => {
-                if let Err(rb) = exec(&mut conn, "ROLLBACK").await {
-                    tracing::error!(error = %rb, "rollback failed");
-                }
-                Err(e)
-            }
-        }
+        let mut conn = self.immediate().await?;
+        let r = commit_in(&mut conn, ops).await;
+        finish(&mut conn, r).await
     }
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.writer.lock().await;
+        let mut conn = self.immediate().await?;
+        let r = audit::append(&mut conn, entries).await;
+        finish(&mut conn, r).await
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::list(&self.pool, filter).await
+    }
+
+    async fn prune_audit(&self, before: Millis) -> Result<u64, StoreError> {
+        let _guard = self.writer.lock().await;
+        let mut conn = self.immediate().await?;
+        let r = audit::prune(&mut conn, before).await;
+        finish(&mut conn, r).await
     }
 }
 

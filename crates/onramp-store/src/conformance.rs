@@ -1,6 +1,9 @@
 //! The conformance suite: every `Store` backend runs `run_all` against a fresh, empty store.
 //!
-//! Each check panics with a message on failure, so a backend's test is one call.
+//! Each check panics with a message on failure, so a backend's test is one call. The audit
+//! log's checks are in `audit`.
+
+pub mod audit;
 
 use onramp_core::*;
 
@@ -98,6 +101,7 @@ pub async fn run_all(store: &dyn Store) {
     origin_address_uniqueness(store).await;
     failed_batch_writes_nothing(store).await;
     deletes_free_their_unique_keys(store).await;
+    audit::run_all(store).await;
 }
 
 /// Every kind round-trips unchanged; every commit bumps the revision by one.

@@ -6,13 +6,19 @@
 //! - one listener per protocol and port on an accelerator (or group): `Constraint::ListenerPort`;
 //! - one origin per address per project of an account: `Constraint::OriginAddress`.
 //!
-//! `conformance` holds the suite every backend runs against itself.
+//! Beside the records, a store keeps the audit log: an append-only table that does not bump the
+//! revision and is not loaded into `State`.
+//!
+//! `conformance` holds the suite every backend runs against itself; `sealed` is the decorator
+//! that keeps API secret keys encrypted at rest under the master keys of `keyring`.
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+pub mod keyring;
+pub mod sealed;
 
 use async_trait::async_trait;
-use onramp_core::{Op, Protocol, Record};
+use onramp_core::{AuditEntry, AuditFilter, Millis, Op, Protocol, Record};
 
 /// What a uniqueness violation collided with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +47,9 @@ pub enum StoreError {
     },
     #[error("store backend: {0}")]
     Backend(String),
+    /// A sealed secret cannot be opened (unknown or wrong master key, tampered data).
+    #[error("{0}")]
+    Secret(String),
 }
 
 /// Everything a store holds, at one revision.
@@ -61,4 +70,10 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, ops: &[Op]) -> Result<u64, StoreError>;
     /// A short name for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+    /// Append `entries` to the audit log in one transaction. The revision does not move.
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    /// The entries `filter` matches, newest first, at most `filter.effective_limit()`.
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Delete the entries older than `before` (retention); returns how many went.
+    async fn prune_audit(&self, before: Millis) -> Result<u64, StoreError>;
 }

@@ -1,5 +1,7 @@
-//! `onramp admin …`: operator commands that work on the store directly (accounts, keys, status).
-//! A running `serve` picks their writes up within a second (it follows the store's revision).
+//! `onramp admin …`: operator commands that work on the store directly (accounts, keys, key
+//! rotations, the audit log, status). A running `serve` picks their writes up within a second (it
+//! follows the store's revision). Every command that writes records itself in the audit log
+//! (dialect "admin", source "local").
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +10,12 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use onramp_control::Control;
 use onramp_core::policy::Policy;
-use onramp_core::{ids, Account, ApiKey, Op, Record};
+use onramp_core::{ids, Account, ApiKey, AuditEntry, Op, Record};
+use onramp_store::sealed::SealedStore;
 use serde_json::json;
 
 use crate::bootstrap::random_text;
+use crate::secrets;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -21,6 +25,9 @@ pub struct AdminArgs {
     /// Store URL (overrides --data-dir)
     #[arg(long, env = "ONRAMP_STORE", global = true)]
     store: Option<String>,
+    /// Master key file of the store [default: DATA_DIR/master.key]
+    #[arg(long, env = "ONRAMP_MASTER_KEY", global = true)]
+    master_key: Option<PathBuf>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -58,18 +65,36 @@ enum AdminCommand {
         #[arg(long)]
         secret_id: String,
     },
+    /// Give a key a new secret (printed as JSON); the old one keeps signing for --grace seconds.
+    RotateKey {
+        #[arg(long)]
+        secret_id: String,
+        /// Seconds the old secret stays valid; 0 = refused at once
+        #[arg(long, default_value_t = 86_400)]
+        grace: u64,
+    },
+    /// Seal every secret with a new master key, then drop the old key from the key file.
+    RotateMasterKey,
+    /// List the audit log, newest first (a table, or JSON lines with --json).
+    Audit(crate::admin_audit::AuditArgs),
     /// Print the store's revision and resource counts.
     Status,
 }
 
-async fn open(args: &AdminArgs) -> anyhow::Result<Arc<Control>> {
+struct Opened {
+    store: Arc<SealedStore>,
+    control: Arc<Control>,
+    master_key: PathBuf,
+}
+
+async fn open(args: &AdminArgs) -> anyhow::Result<Opened> {
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("./onramp-data"));
     let url = match &args.store {
         Some(u) => u.clone(),
         None => {
-            let dir = args
-                .data_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("./onramp-data"));
             if !dir.join("onramp.db").exists() {
                 bail!(
                     "no store at {} (run `onramp serve` first or pass --store)",
@@ -79,8 +104,34 @@ async fn open(args: &AdminArgs) -> anyhow::Result<Arc<Control>> {
             format!("sqlite://{}", dir.join("onramp.db").display())
         }
     };
-    let store = crate::serve::open_store(&url).await?;
-    Control::open(store).await.context("loading the store")
+    let master_key = args
+        .master_key
+        .clone()
+        .unwrap_or_else(|| dir.join("master.key"));
+    let store = secrets::open_store(&url, &master_key).await?;
+    let control = Control::open(store.clone())
+        .await
+        .context("loading the store")?;
+    Ok(Opened {
+        store,
+        control,
+        master_key,
+    })
+}
+
+/// The audit entry of an admin command that wrote.
+fn audited(operation: &str, account_id: &str, resource_ids: Vec<String>, now: i64) -> AuditEntry {
+    AuditEntry {
+        time: now,
+        account_id: account_id.to_string(),
+        key_id: String::new(),
+        dialect: "admin".into(),
+        operation: operation.into(),
+        resource_ids,
+        request_id: ids::uuid(),
+        source: "local".into(),
+        outcome: "ok".into(),
+    }
 }
 
 fn new_key(account: &str, policy: Option<Policy>, now: i64) -> ApiKey {
@@ -92,7 +143,7 @@ fn new_key(account: &str, policy: Option<Policy>, now: i64) -> ApiKey {
         allowed_actions: Vec::new(),
         policy,
         created_at: now,
-        revision: 0,
+        ..Default::default()
     }
 }
 
@@ -115,7 +166,8 @@ fn policy_arg(text: Option<&str>, actions: &[String]) -> anyhow::Result<Option<P
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let control = open(&args).await?;
+    let opened = open(&args).await?;
+    let control = opened.control.clone();
     let now = onramp_api::now_millis();
     let write = |ops: Vec<Op>| {
         let c = control.clone();
@@ -146,6 +198,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 Op::Put(Record::Key(key.clone())),
             ])
             .await?;
+            control.audit(audited(
+                "create-account",
+                &account.id,
+                vec![account.id.clone(), key.secret_id.clone()],
+                now,
+            ));
             let mut out = key_json(&key);
             out["domain_id"] = json!(account.domain_id);
             out["app_id"] = json!(app_id);
@@ -162,6 +220,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             let key = new_key(&account, policy, now);
             write(vec![Op::Put(Record::Key(key.clone()))]).await?;
+            control.audit(audited(
+                "create-key",
+                &account,
+                vec![key.secret_id.clone()],
+                now,
+            ));
             println!("{}", key_json(&key));
         }
         AdminCommand::SetPolicy {
@@ -180,6 +244,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             key.policy = policy;
             key.allowed_actions.clear();
             write(vec![Op::Put(Record::Key(key.clone()))]).await?;
+            control.audit(audited(
+                "set-policy",
+                &key.account_id,
+                vec![secret_id.clone()],
+                now,
+            ));
             println!("{}", json!({"secret_id": secret_id, "policy": key.policy}));
         }
         AdminCommand::DisableKey { secret_id } => {
@@ -187,9 +257,33 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 bail!("no key {secret_id}")
             };
             key.enabled = false;
+            let account = key.account_id.clone();
             write(vec![Op::Put(Record::Key(key))]).await?;
+            control.audit(audited(
+                "disable-key",
+                &account,
+                vec![secret_id.clone()],
+                now,
+            ));
             println!("{}", json!({"secret_id": secret_id, "enabled": false}));
         }
+        AdminCommand::RotateKey { secret_id, grace } => {
+            let key = secrets::rotate_key(&control, &secret_id, grace, now).await?;
+            control.audit(audited("rotate-key", &key.account_id, vec![secret_id], now));
+            let mut out = key_json(&key);
+            out["previous_valid_until"] = json!(key.previous_valid_until);
+            println!("{out}");
+        }
+        AdminCommand::RotateMasterKey => {
+            let (old, new) =
+                secrets::rotate_master_key(&control, &opened.store, &opened.master_key).await?;
+            control.audit(audited("rotate-master-key", "", vec![new.clone()], now));
+            println!(
+                "{}",
+                json!({"master_key": opened.master_key.display().to_string(), "previous": old, "current": new})
+            );
+        }
+        AdminCommand::Audit(a) => crate::admin_audit::run(&*opened.store, a).await?,
         AdminCommand::Status => {
             let st = control.state();
             println!(
@@ -202,5 +296,6 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             );
         }
     }
+    control.flush_audit().await;
     Ok(())
 }

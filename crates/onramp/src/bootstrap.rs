@@ -59,7 +59,7 @@ pub async fn ensure_root(control: &Control, data_dir: &Path, now: i64) -> anyhow
         allowed_actions: Vec::new(),
         policy: None,
         created_at: now,
-        revision: 0,
+        ..Default::default()
     };
     let ops = vec![
         Op::Put(Record::Account(account.clone())),

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Worker threads of the data plane [default: 1]
     #[arg(long, env = "ONRAMP_EDGE_THREADS")]
     pub edge_threads: Option<usize>,
+    /// Master key file sealing the API secret keys in the store; made on first start (0600)
+    /// [default: DATA_DIR/master.key]
+    #[arg(long, env = "ONRAMP_MASTER_KEY")]
+    pub master_key: Option<PathBuf>,
 }
 
 /// The same keys in a file.
@@ -65,6 +69,7 @@ struct FileConfig {
     rate_limit: Option<u32>,
     max_body: Option<usize>,
     edge_threads: Option<usize>,
+    master_key: Option<PathBuf>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -80,6 +85,7 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     pub max_body: usize,
     pub edge_threads: usize,
+    pub master_key: PathBuf,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -115,6 +121,10 @@ impl ServeConfig {
                 .or(f.admin_listen)
                 .unwrap_or_else(|| "127.0.0.1:7081".into()),
         )?;
+        let master_key = a
+            .master_key
+            .or(f.master_key)
+            .unwrap_or_else(|| data_dir.join("master.key"));
         let store = a
             .store
             .or(f.store)
@@ -151,6 +161,7 @@ impl ServeConfig {
             rate_limit: a.rate_limit.or(f.rate_limit).unwrap_or(20),
             max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
             edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
+            master_key,
         })
     }
 }
@@ -179,6 +190,13 @@ mod tests {
         assert_eq!(c.api_listen.port(), 9000);
         assert_eq!(c.admin_listen.port(), 7081);
         assert!(c.store.starts_with("sqlite://"));
+        assert_eq!(c.master_key, PathBuf::from("./onramp-data/master.key"));
+        let c = ServeConfig::resolve(ServeArgs {
+            data_dir: Some("/d".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.master_key, PathBuf::from("/d/master.key"));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_audit;
 mod bootstrap;
 mod config;
+mod secrets;
 mod serve;
 
 use std::process::ExitCode;

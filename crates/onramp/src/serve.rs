@@ -31,7 +31,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some((cert, key)) => Some(load_tls(cert, key).await?),
         None => None,
     };
-    let store = open_store(&cfg.store).await?;
+    let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
     if bootstrap::ensure_root(&control, &cfg.data_dir, onramp_api::now_millis()).await? {
         println!(
@@ -52,7 +52,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
     let edge = start_edge(&control, &cfg)?;
     let status = edge.status();
-    let api = Api::new(control, status.clone(), api_cfg);
+    let api = Api::new(control.clone(), status.clone(), api_cfg);
     let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
     let handle = Handle::new();
     let admin_handle = Handle::new();
@@ -60,7 +60,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         handle.clone(),
         admin_handle.clone(),
     ]));
-    tokio::spawn(serve_admin(admin_socket, admin_handle, status));
+    tokio::spawn(serve_admin(
+        admin_socket,
+        admin_handle,
+        status,
+        control.clone(),
+    ));
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "onramp: API listening on {scheme}://{} (region {}, store {})",
@@ -84,6 +89,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     .context("serving the API")?;
+    control.flush_audit().await;
     tokio::task::spawn_blocking(move || edge.shutdown()).await?;
     println!("onramp: stopped");
     Ok(())
@@ -144,7 +150,8 @@ async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
         })
 }
 
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// The backend at `url`, as it is on disk (secrets sealed): `secrets::open_store` wraps it.
+pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let s = SqliteStore::open_url(url)
             .await
@@ -207,13 +214,34 @@ impl Reporter for ControlReporter {
     }
 }
 
-async fn serve_admin(socket: TcpListener, handle: Handle, status: Arc<EdgeStatus>) {
+/// The audit writer's counters in Prometheus text.
+fn render_audit(control: &Control) -> String {
+    let c = control.audit_counts();
+    format!(
+        "# HELP onramp_audit_entries_total Audit log entries by what became of them (written, dropped: queue full, failed: refused by the store).\n\
+         # TYPE onramp_audit_entries_total counter\n\
+         onramp_audit_entries_total{{result=\"written\"}} {}\n\
+         onramp_audit_entries_total{{result=\"dropped\"}} {}\n\
+         onramp_audit_entries_total{{result=\"failed\"}} {}\n",
+        c.written, c.dropped, c.failed
+    )
+}
+
+async fn serve_admin(
+    socket: TcpListener,
+    handle: Handle,
+    status: Arc<EdgeStatus>,
+    control: Arc<Control>,
+) {
     let metrics = move || {
         let status = status.clone();
+        let control = control.clone();
         async move {
+            let mut text = render_prometheus(&status);
+            text.push_str(&render_audit(&control));
             (
                 [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                render_prometheus(&status),
+                text,
             )
         }
     };
