@@ -224,3 +224,42 @@ def test_declared_body_above_max_is_refused_at_once(server, line, extra, expect)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 "), answer[:200]
     assert expect in body, answer[:400]
+
+
+def _audit(server, *args) -> list[dict]:
+    out = subprocess.run([str(h.onramp_bin()), "admin", "--data-dir", str(server.data_dir), "audit", "--json", *args],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def test_writes_are_audited(server, api, uniq):
+    """Every write (executed, refused by the model, refused by the policy) is in the audit log with
+    its account, key, dialect, operation, resources, request id, client address and outcome; reads
+    are not."""
+    creds = server.credentials()
+    created = api("CreateProxy", {"ProjectId": 0, "ProxyName": uniq("aud"), "AccessRegion": "local",
+                                  "RealServerRegion": "local", "Bandwidth": 10, "Concurrent": 2})
+    proxy = created["InstanceId"]
+    bad = api.error("ModifyProxiesAttribute", {"ProxyIds": [proxy], "ProxyName": "x" * 200})
+    api("DescribeProxyDetail", {"ProxyId": proxy})
+    limited = _sub_key(server, actions=["DescribeAccessRegions"])
+    gaap = h.GaapApi(server, limited["secret_id"], limited["secret_key"])
+    denied = gaap.error("DestroyProxies", {"ProxyIds": [proxy], "Force": 1})
+
+    def entries():
+        got = _audit(server, "--resource", proxy)
+        return got if len(got) >= 3 else None
+    got = h.wait_until(entries, what="three audit entries for the proxy")
+    by_request = {e["request_id"]: e for e in got}
+    ok = by_request[created["RequestId"]]
+    assert ok["operation"] == "CreateProxy" and ok["dialect"] == "gaap" and ok["outcome"] == "ok", ok
+    assert ok["account_id"] == creds["account_id"] and ok["key_id"] == creds["secret_id"], ok
+    assert proxy in ok["resource_ids"], ok
+    assert ok["source"].startswith("127.0.0.1:"), ok
+    failed = by_request[bad.requestId]
+    assert failed["operation"] == "ModifyProxiesAttribute" and failed["outcome"] == bad.code, failed
+    refused = by_request[denied.requestId]
+    assert refused["outcome"] == "AuthFailure.UnauthorizedOperation", refused
+    assert refused["key_id"] == limited["secret_id"], refused
+    assert not any(e["operation"] == "DescribeProxyDetail" for e in _audit(server, "--operation", "DescribeProxyDetail"))

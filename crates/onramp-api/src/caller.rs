@@ -29,6 +29,8 @@ pub struct Denied {
     pub operation: String,
     /// The named resources the policy does not cover (empty: the operation itself is refused).
     pub resources: Vec<String>,
+    /// Every resource the request named (for the audit log).
+    pub named: Vec<NamedResource>,
 }
 
 impl Denied {
@@ -98,6 +100,7 @@ impl Caller {
             return Err(Denied {
                 operation: operation.to_string(),
                 resources: Vec::new(),
+                named,
             });
         }
         let refused: Vec<String> = named
@@ -108,12 +111,13 @@ impl Caller {
         Err(Denied {
             operation: operation.to_string(),
             resources: refused,
+            named,
         })
     }
 }
 
 /// The account's resources among `strings`, each once, in order of appearance.
-fn named_resources<'a>(
+pub(crate) fn named_resources<'a>(
     api: &Api,
     account: &str,
     strings: impl IntoIterator<Item = &'a str>,

@@ -10,6 +10,7 @@
 //! this crate knows wire formats.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bm;
 pub mod caller;
 pub mod gaap;

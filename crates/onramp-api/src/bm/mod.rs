@@ -15,7 +15,8 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{header, Method, StatusCode};
 use onramp_auth::v1;
-use onramp_core::Account;
+use onramp_core::policy::NamedResource;
+use onramp_core::{ids, Account};
 use serde_json::{json, Map, Value};
 
 use crate::caller::{verify_any, Caller};
@@ -107,6 +108,7 @@ const COMMON: &[&str] = &[
 ];
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let source = crate::audit::source(req.extensions());
     let (parts, body) = req.into_parts();
     let too_large = || {
         BmError::param(format!(
@@ -118,7 +120,7 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Err(too_large())
     } else {
         match axum::body::to_bytes(body, api.cfg.max_body).await {
-            Ok(body) => process(&api, &parts, &body).await,
+            Ok(body) => process(&api, &parts, &body, &source).await,
             Err(_) => Err(too_large()),
         }
     };
@@ -148,7 +150,14 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         .unwrap_or_default()
 }
 
-async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
+/// Reads change nothing; everything else is a write.
+fn is_write(action: &str) -> bool {
+    !["Describe", "Inquiry"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+async fn process(api: &Api, parts: &Parts, body: &Bytes, source: &str) -> BmResult {
     let raw = match parts.method {
         Method::GET => parts.uri.query().unwrap_or("").to_string(),
         Method::POST => String::from_utf8_lossy(body).into_owned(),
@@ -174,19 +183,31 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
         .iter()
         .filter(|(k, _)| !COMMON.contains(&k.as_str()))
         .map(|(_, v)| v.as_str());
-    caller
+    let write = is_write(&action);
+    let request_id = ids::uuid();
+    let audit = |named: &[NamedResource], outcome: Result<&Value, &str>| {
+        if write {
+            crate::audit::Write {
+                caller: &caller,
+                dialect: "bm",
+                operation: &action,
+                request_id: &request_id,
+                source,
+                named,
+            }
+            .record(api, outcome);
+        }
+    };
+    let named = caller
         .authorize(api, &format!("bm:{action}"), own_values)
         .map_err(|d| {
             // 4101: the action is not allowed; 4102: not on the named resources.
             let code = if d.resources.is_empty() { 4101 } else { 4102 };
-            BmError::new(code, "AuthFailure.UnauthorizedOperation", d.message())
+            let e = BmError::new(code, "AuthFailure.UnauthorizedOperation", d.message());
+            audit(&d.named, Err(&e.code.to_string()));
+            e
         })?;
-    let ctx = BmCtx {
-        api,
-        account: caller.account,
-        params,
-    };
-    if !api.allow(&ctx.account.id, &action) {
+    if !api.allow(&caller.account.id, &action) {
         return Err(BmError::new(
             4400,
             "RequestLimitExceeded",
@@ -196,11 +217,25 @@ async fn process(api: &Api, parts: &Parts, body: &Bytes) -> BmResult {
             ),
         ));
     }
-    let own = |allowed: &[&str]| check_params(&ctx, allowed);
-    match action.as_str() {
+    let ctx = BmCtx {
+        api,
+        account: caller.account.clone(),
+        params,
+    };
+    let result = dispatch(&ctx, &action);
+    match &result {
+        Ok(m) => audit(&named, Ok(&Value::Object(m.clone()))),
+        Err(e) => audit(&named, Err(&e.code.to_string())),
+    }
+    result
+}
+
+fn dispatch(ctx: &BmCtx<'_>, action: &str) -> BmResult {
+    let own = |allowed: &[&str]| check_params(ctx, allowed);
+    match action {
         "DescribeBmListeners" => {
             own(&["loadBalancerId", "listenerIds"])?;
-            listeners::describe_bm_listeners(&ctx)
+            listeners::describe_bm_listeners(ctx)
         }
         _ => Err(BmError::new(
             6100,

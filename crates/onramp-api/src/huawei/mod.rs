@@ -19,6 +19,7 @@ use onramp_core::{ids, Account};
 
 use crate::caller::{verify_any, Caller};
 use crate::once::Once;
+use onramp_core::policy::NamedResource;
 use serde_json::{json, Value};
 
 use crate::Api;
@@ -79,6 +80,7 @@ pub struct HwCtx<'a> {
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let request_id = ids::uuid();
+    let source = crate::audit::source(req.extensions());
     let (parts, body) = req.into_parts();
     let too_large = || {
         HwError::new(
@@ -94,7 +96,9 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(body) => body,
         Err(_) => return respond(Err(too_large()), &request_id),
     };
-    let call = match authenticate(&api, &parts, &body).and_then(|a| admit(&api, &parts, &body, a)) {
+    let call = match authenticate(&api, &parts, &body)
+        .and_then(|a| admit(&api, &parts, &body, a, (&request_id, &source)))
+    {
         Ok(call) => call,
         Err(e) => return respond(Err(e), &request_id),
     };
@@ -114,7 +118,15 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         api: &api,
         account: call.caller.account.clone(),
     };
-    let resp = respond(run(&ctx, &parts, call.route), &request_id);
+    let result = run(&ctx, &parts, call.route);
+    if parts.method != Method::GET {
+        let outcome = match &result {
+            Ok((_, v)) => Ok(v),
+            Err(e) => Err(e.code),
+        };
+        call.audit(&api, &request_id, &source, outcome);
+    }
+    let resp = respond(result, &request_id);
     match first {
         Some(first) => first.finish(resp).await,
         None => resp,
@@ -182,11 +194,32 @@ struct Call {
     signature: String,
     timestamp: i64,
     route: Route,
+    named: Vec<NamedResource>,
+}
+
+impl Call {
+    fn audit(&self, api: &Api, request_id: &str, source: &str, outcome: Result<&Value, &str>) {
+        crate::audit::Write {
+            caller: &self.caller,
+            dialect: "huawei",
+            operation: self.route.name(),
+            request_id,
+            source,
+            named: &self.named,
+        }
+        .record(api, outcome);
+    }
 }
 
 /// Route the request, check the caller's policy (path segments, query values and body strings
 /// name the resources) and charge the rate limit.
-fn admit(api: &Api, parts: &Parts, body: &Bytes, auth: Authenticated) -> Result<Call, HwError> {
+fn admit(
+    api: &Api,
+    parts: &Parts,
+    body: &Bytes,
+    auth: Authenticated,
+    (request_id, source): (&str, &str),
+) -> Result<Call, HwError> {
     let route = Route::of(&parts.method, parts.uri.path()).ok_or_else(HwError::no_api)?;
     let segs: Vec<String> = parts.uri.path().split('/').map(decode).collect();
     let query: Vec<(String, String)> =
@@ -199,17 +232,33 @@ fn admit(api: &Api, parts: &Parts, body: &Bytes, auth: Authenticated) -> Result<
         .map(String::as_str)
         .chain(query.iter().map(|(_, v)| v.as_str()))
         .chain(crate::caller::json_strings(&json));
-    auth.caller
+    let mut call = Call {
+        caller: auth.caller,
+        signature: auth.signature,
+        timestamp: auth.timestamp,
+        route,
+        named: Vec::new(),
+    };
+    match call
+        .caller
         .authorize(api, &format!("huawei:{}", route.name()), strings)
-        .map_err(|d| {
-            HwError::new(
+    {
+        Ok(named) => call.named = named,
+        Err(d) => {
+            let e = HwError::new(
                 StatusCode::FORBIDDEN,
                 "APIG.0306",
                 format!("API access denied: {}", d.message()),
-            )
-        })?;
+            );
+            if parts.method != Method::GET {
+                call.named = d.named;
+                call.audit(api, request_id, source, Err(e.code));
+            }
+            return Err(e);
+        }
+    }
     if !api.allow(
-        &auth.caller.account.id,
+        &call.caller.account.id,
         &route_name(&parts.method, parts.uri.path()),
     ) {
         return Err(HwError::new(
@@ -218,12 +267,7 @@ fn admit(api: &Api, parts: &Parts, body: &Bytes, auth: Authenticated) -> Result<
             "The request is throttled: too many requests per second.",
         ));
     }
-    Ok(Call {
-        caller: auth.caller,
-        signature: auth.signature,
-        timestamp: auth.timestamp,
-        route,
-    })
+    Ok(call)
 }
 
 fn run(ctx: &HwCtx<'_>, parts: &Parts, route: Route) -> HwResult {

@@ -18,8 +18,9 @@ use http::{header, Method, StatusCode};
 use onramp_auth::{tc3, v1};
 use onramp_core::{ids, Account};
 
-use crate::caller::{verify_any, Caller};
+use crate::caller::{json_strings, verify_any, Caller};
 use crate::once::Once;
+use onramp_core::policy::NamedResource;
 use serde_json::{Map, Value};
 
 pub use error::{TcError, TcResult};
@@ -68,6 +69,7 @@ pub struct Ctx<'a> {
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let request_id = ids::uuid();
+    let source = crate::audit::source(req.extensions());
     let (parts, body) = req.into_parts();
     let call = match read_body(&api, &parts, body).await {
         Ok(body) => authenticate(&api, &parts, &body),
@@ -75,13 +77,45 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     };
     let call = match call {
         Ok(call) => call,
-        Err(e) => {
-            tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
-            return envelope(Err(e), &request_id);
+        Err(e) => return refuse(e, &request_id),
+    };
+    let write = is_write(&call.action);
+    let operation = format!("gaap:{}", call.action);
+    let named = match call
+        .caller
+        .authorize(&api, &operation, json_strings(&call.params))
+    {
+        Ok(named) => named,
+        Err(denied) => {
+            let e = TcError::new("AuthFailure.UnauthorizedOperation", denied.message());
+            if write {
+                let named = &denied.named;
+                audit_write(
+                    &api,
+                    &call,
+                    &request_id,
+                    &source,
+                    named,
+                    Err(e.code.as_ref()),
+                );
+            }
+            return refuse(e, &request_id);
         }
     };
+    if !api.allow(&call.caller.account.id, &call.action) {
+        return refuse(
+            TcError::new(
+                "RequestLimitExceeded",
+                format!(
+                    "The request rate of `{}` exceeds {} per second; retry later.",
+                    call.action, api.cfg.rate_limit
+                ),
+            ),
+            &request_id,
+        );
+    }
     // A TC3-signed write runs once: a repeat of its signature gets the first answer.
-    let first = match (&call.signature, is_write(&call.action)) {
+    let first = match (&call.signature, write) {
         (Some((sig, ts)), true) => match api.once(&call.caller.account.id, sig, *ts).await {
             Once::Repeat(resp) => return resp,
             Once::First(first) => Some(first),
@@ -89,6 +123,14 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         _ => None,
     };
     let result = run(&api, &call, &request_id).await;
+    if write {
+        let outcome = match &result {
+            Ok(m) => Ok(Value::Object(m.clone())),
+            Err(e) => Err(e.code.to_string()),
+        };
+        let outcome = outcome.as_ref().map_err(String::as_str);
+        audit_write(&api, &call, &request_id, &source, &named, outcome);
+    }
     if let Err(e) = &result {
         tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
     }
@@ -97,6 +139,30 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Some(first) => first.finish(resp).await,
         None => resp,
     }
+}
+
+fn refuse(e: TcError, request_id: &str) -> Response {
+    tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
+    envelope(Err(e), request_id)
+}
+
+fn audit_write(
+    api: &Api,
+    call: &Call,
+    request_id: &str,
+    source: &str,
+    named: &[NamedResource],
+    outcome: Result<&Value, &str>,
+) {
+    crate::audit::Write {
+        caller: &call.caller,
+        dialect: "gaap",
+        operation: &call.action,
+        request_id,
+        source,
+        named,
+    }
+    .record(api, outcome);
 }
 
 /// Reads change nothing; everything else is a write.
@@ -147,7 +213,7 @@ pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Respo
         .unwrap_or_default()
 }
 
-/// Decode and verify the request, check that the caller may run it, and charge the rate limit.
+/// Decode the request and verify its signature, version and action.
 fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(TcError::new(
@@ -185,19 +251,6 @@ fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         return Err(TcError::new(
             "InvalidAction",
             format!("The action `{}` does not exist.", call.action),
-        ));
-    }
-    let operation = format!("gaap:{}", call.action);
-    call.caller
-        .authorize(api, &operation, crate::caller::json_strings(&call.params))
-        .map_err(|d| TcError::new("AuthFailure.UnauthorizedOperation", d.message()))?;
-    if !api.allow(&call.caller.account.id, &call.action) {
-        return Err(TcError::new(
-            "RequestLimitExceeded",
-            format!(
-                "The request rate of `{}` exceeds {} per second; retry later.",
-                call.action, api.cfg.rate_limit
-            ),
         ));
     }
     Ok(call)
