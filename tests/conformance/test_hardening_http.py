@@ -151,11 +151,15 @@ def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(short):
 
 def test_per_source_cap_closes_extra_connections_only_from_that_source(server_factory):
     srv = server_factory("http-capped", extra_args=["--max-conns-per-source", "5", "--header-timeout", "30"])
+    def open_now() -> float:
+        return metric(srv, "onramp_api_connections_open", endpoint="api")
+
+    # The start-up probe's connection must be gone first, or it takes one of the five places.
+    h.wait_until(lambda: open_now() == 0, timeout=5, what="no connection open")
     held = [connect(srv) for _ in range(5)]
     try:
-        # Give the server a moment to admit the five, then the sixth from the same address is closed at once.
-        h.wait_until(lambda: metric(srv, "onramp_api_connections_open", endpoint="api") == 5, timeout=5,
-                     what="five connections admitted")
+        # Once the five are admitted, a sixth from the same address is closed at once.
+        h.wait_until(lambda: open_now() == 5, timeout=5, what="five connections admitted")
         for _ in range(3):
             with connect(srv) as extra:
                 assert closed_by_server(extra, 2), "a connection over the per-source cap stayed open"
@@ -165,8 +169,7 @@ def test_per_source_cap_closes_extra_connections_only_from_that_source(server_fa
             other.sendall(signed_post(srv, "DescribeAccessRegions", {}))
             assert read_response(other)[0] == 200
         held.pop().close()
-        h.wait_until(lambda: metric(srv, "onramp_api_connections_open", endpoint="api") == 4, timeout=5,
-                     what="a held connection released")
+        h.wait_until(lambda: open_now() == 4, timeout=5, what="a held connection released")
         assert api_ok(srv)
         # The held ones were not disturbed: each still gets an answer.
         for s in held:
