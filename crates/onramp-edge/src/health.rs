@@ -250,3 +250,7 @@ async fn check_all(b: &Backend, p: &Probe, machines: &mut HashMap<SocketAddr, He
         b.rtt_us.store((rtt.as_micros() as u64).max(1), Relaxed);
     }
 }
+
+#[cfg(test)]
+#[path = "health_props.rs"]
+mod props;

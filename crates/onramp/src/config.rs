@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -52,6 +53,18 @@ pub struct ServeArgs {
     /// [default: DATA_DIR/master.key]
     #[arg(long, env = "ONRAMP_MASTER_KEY")]
     pub master_key: Option<PathBuf>,
+    /// Seconds a client may take to send a request head (TLS handshake included) [default: 10]
+    #[arg(long, env = "ONRAMP_HEADER_TIMEOUT")]
+    pub header_timeout: Option<f64>,
+    /// Seconds an API connection may wait for its next request [default: 60]
+    #[arg(long, env = "ONRAMP_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<f64>,
+    /// Concurrent API (and admin) connections per client IP address [default: 128]
+    #[arg(long, env = "ONRAMP_MAX_CONNS_PER_SOURCE")]
+    pub max_conns_per_source: Option<usize>,
+    /// Concurrent API (and admin) connections in total [default: 8192]
+    #[arg(long, env = "ONRAMP_MAX_API_CONNECTIONS")]
+    pub max_api_connections: Option<usize>,
 }
 
 /// The same keys in a file.
@@ -70,6 +83,10 @@ struct FileConfig {
     max_body: Option<usize>,
     edge_threads: Option<usize>,
     master_key: Option<PathBuf>,
+    header_timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+    max_conns_per_source: Option<usize>,
+    max_api_connections: Option<usize>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -86,12 +103,37 @@ pub struct ServeConfig {
     pub max_body: usize,
     pub edge_threads: usize,
     pub master_key: PathBuf,
+    pub http: HttpLimits,
+}
+
+/// Limits of the HTTP endpoints (API and admin), each applied to each endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_conns_per_source: usize,
+    pub max_connections: usize,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+}
+
+/// Seconds as a duration: positive and at most a day.
+fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
+    if !(v > 0.0 && v <= 86_400.0) {
+        bail!("--{name} {v} must be a number of seconds above 0 and at most 86400");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn count(name: &str, v: usize) -> anyhow::Result<usize> {
+    if v == 0 {
+        bail!("--{name} must be at least 1");
+    }
+    Ok(v)
 }
 
 fn addr(name: &str, s: &str) -> anyhow::Result<SocketAddr> {
@@ -150,6 +192,28 @@ impl ServeConfig {
             (None, None) => None,
             _ => bail!("--tls-cert and --tls-key must be given together"),
         };
+        let http = HttpLimits {
+            header_timeout: secs(
+                "header-timeout",
+                a.header_timeout.or(f.header_timeout).unwrap_or(10.0),
+            )?,
+            idle_timeout: secs(
+                "idle-timeout",
+                a.idle_timeout.or(f.idle_timeout).unwrap_or(60.0),
+            )?,
+            max_conns_per_source: count(
+                "max-conns-per-source",
+                a.max_conns_per_source
+                    .or(f.max_conns_per_source)
+                    .unwrap_or(128),
+            )?,
+            max_connections: count(
+                "max-api-connections",
+                a.max_api_connections
+                    .or(f.max_api_connections)
+                    .unwrap_or(8192),
+            )?,
+        };
         Ok(Self {
             data_dir,
             api_listen,
@@ -162,6 +226,7 @@ impl ServeConfig {
             max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
             edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
             master_key,
+            http,
         })
     }
 }
@@ -197,6 +262,48 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.master_key, PathBuf::from("/d/master.key"));
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.max_conns_per_source, 128);
+        assert_eq!(c.http.max_connections, 8192);
+    }
+
+    #[test]
+    fn http_limits_from_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "header_timeout = 2.5\nidle_timeout = 5\nmax_conns_per_source = 3\n",
+        )
+        .unwrap();
+        let c = ServeConfig::resolve(ServeArgs {
+            config: Some(file.clone()),
+            idle_timeout: Some(7.0),
+            max_api_connections: Some(9),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_millis(2500));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(7));
+        assert_eq!(c.http.max_conns_per_source, 3);
+        assert_eq!(c.http.max_connections, 9);
+        for args in [
+            ServeArgs {
+                header_timeout: Some(0.0),
+                ..Default::default()
+            },
+            ServeArgs {
+                idle_timeout: Some(f64::NAN),
+                ..Default::default()
+            },
+            ServeArgs {
+                max_conns_per_source: Some(0),
+                ..Default::default()
+            },
+        ] {
+            assert!(ServeConfig::resolve(args).is_err());
+        }
     }
 
     #[test]

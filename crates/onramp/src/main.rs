@@ -7,6 +7,7 @@ mod admin_audit;
 mod bootstrap;
 mod config;
 mod secrets;
+mod httpd;
 mod serve;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run everything in one process: API, local edge, embedded SQLite store.

@@ -9,8 +9,6 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use axum::routing::get;
 use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
-use axum_server::Handle;
 use onramp_api::{Api, ApiConfig, Region};
 use onramp_control::reconcile;
 use onramp_control::Control;
@@ -20,7 +18,8 @@ use onramp_store_postgres::PgStore;
 use onramp_store_sqlite::SqliteStore;
 
 use crate::bootstrap;
-use crate::config::{ServeArgs, ServeConfig};
+use crate::config::{HttpLimits, ServeArgs, ServeConfig};
+use crate::httpd::{self, ConnLimits, Endpoint, Timeouts};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = ServeConfig::resolve(args)?;
@@ -28,7 +27,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_socket = bind(cfg.api_listen, "API")?;
     let admin_socket = bind(cfg.admin_listen, "admin")?;
     let tls = match &cfg.tls {
-        Some((cert, key)) => Some(load_tls(cert, key).await?),
+        Some((cert, key)) => Some(httpd::load_tls(cert, key)?),
         None => None,
     };
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
@@ -54,18 +53,30 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let status = edge.status();
     let api = Api::new(control.clone(), status.clone(), api_cfg);
     let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
-    let handle = Handle::new();
-    let admin_handle = Handle::new();
-    tokio::spawn(shutdown_on_signal(vec![
-        handle.clone(),
-        admin_handle.clone(),
-    ]));
-    tokio::spawn(serve_admin(
-        admin_socket,
-        admin_handle,
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(shutdown_on_signal(stop));
+    let api_limits = ConnLimits::new(
+        "api",
+        cfg.http.max_conns_per_source,
+        cfg.http.max_connections,
+    );
+    let admin_limits = ConnLimits::new(
+        "admin",
+        cfg.http.max_conns_per_source,
+        cfg.http.max_connections,
+    );
+    let admin_app = admin_router(
         status,
         control.clone(),
-    ));
+        vec![api_limits.clone(), admin_limits.clone()],
+    );
+    let admin = endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http);
+    let admin_stopped = stopped.clone();
+    tokio::spawn(async move {
+        if let Err(e) = httpd::run(admin, admin_stopped).await {
+            tracing::error!(error = %e, "admin endpoint failed");
+        }
+    });
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "onramp: API listening on {scheme}://{} (region {}, store {})",
@@ -73,22 +84,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.region,
         store_kind(&cfg.store)
     );
-    let app = onramp_api::router(api).into_make_service();
-    match tls {
-        Some(tls) => {
-            axum_server::from_tcp_rustls(api_socket, tls)
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-        None => {
-            axum_server::from_tcp(api_socket)
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-    }
-    .context("serving the API")?;
+    let app = onramp_api::router(api);
+    let api_ep = endpoint(api_socket, tls, app, api_limits, &cfg.http);
+    httpd::run(api_ep, stopped)
+        .await
+        .context("serving the API")?;
     control.flush_audit().await;
     tokio::task::spawn_blocking(move || edge.shutdown()).await?;
     println!("onramp: stopped");
@@ -137,17 +137,23 @@ fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
     Ok(sock.into())
 }
 
-async fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<RustlsConfig> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    RustlsConfig::from_pem_file(cert, key)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot load TLS certificate {} and key {}",
-                cert.display(),
-                key.display()
-            )
-        })
+fn endpoint(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: Router,
+    limits: Arc<ConnLimits>,
+    http: &HttpLimits,
+) -> Endpoint {
+    Endpoint {
+        listener,
+        tls,
+        app,
+        limits,
+        timeouts: Timeouts {
+            header: http.header_timeout,
+            idle: http.idle_timeout,
+        },
+    }
 }
 
 /// The backend at `url`, as it is on disk (secrets sealed): `secrets::open_store` wraps it.
@@ -167,7 +173,7 @@ pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     bail!("--store '{url}' must start with sqlite:// or postgres://")
 }
 
-async fn shutdown_on_signal(handles: Vec<Handle>) {
+async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -183,9 +189,8 @@ async fn shutdown_on_signal(handles: Vec<Handle>) {
         _ = term => {},
     }
     tracing::info!("shutting down");
-    for h in handles {
-        h.graceful_shutdown(Some(Duration::from_secs(10)));
-    }
+    // The endpoints stop accepting and give open connections up to 10 s to finish.
+    let _ = stop.send(true);
 }
 
 /// The local edge, following the reconciler's snapshots of this region.
@@ -227,33 +232,31 @@ fn render_audit(control: &Control) -> String {
     )
 }
 
-async fn serve_admin(
-    socket: TcpListener,
-    handle: Handle,
+/// `/healthz`, `/readyz` and `/metrics` (the edge's counters and the HTTP endpoints').
+fn admin_router(
     status: Arc<EdgeStatus>,
     control: Arc<Control>,
-) {
+    endpoints: Vec<Arc<ConnLimits>>,
+) -> Router {
     let metrics = move || {
         let status = status.clone();
+        let endpoints = endpoints.clone();
         let control = control.clone();
         async move {
             let mut text = render_prometheus(&status);
             text.push_str(&render_audit(&control));
+            text.push_str(httpd::METRIC_HEADERS);
+            for e in &endpoints {
+                e.render(&mut text);
+            }
             (
                 [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
                 text,
             )
         }
     };
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
-        .route("/metrics", get(metrics));
-    if let Err(e) = axum_server::from_tcp(socket)
-        .handle(handle)
-        .serve(app.into_make_service())
-        .await
-    {
-        tracing::error!(error = %e, "admin endpoint failed");
-    }
+        .route("/metrics", get(metrics))
 }
