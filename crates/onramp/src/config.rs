@@ -48,6 +48,18 @@ pub struct ServeArgs {
     /// Worker threads of the data plane [default: 1]
     #[arg(long, env = "ONRAMP_EDGE_THREADS")]
     pub edge_threads: Option<usize>,
+    /// Descriptors kept for the API, the store and health checks [default: max(256, limit/10)]
+    #[arg(long, env = "ONRAMP_FD_RESERVE")]
+    pub fd_reserve: Option<u64>,
+    /// Cap of the data plane's descriptor budget (TCP connection = 2, UDP flow = 1) [default: limit - reserve - open]
+    #[arg(long, env = "ONRAMP_MAX_FLOWS")]
+    pub max_flows: Option<u64>,
+    /// Most UDP flows per listener port [default: 65536]
+    #[arg(long, env = "ONRAMP_MAX_UDP_FLOWS")]
+    pub max_udp_flows: Option<usize>,
+    /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
+    #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
+    pub udp_flows_per_source: Option<usize>,
 }
 
 /// The same keys in a file.
@@ -65,6 +77,10 @@ struct FileConfig {
     rate_limit: Option<u32>,
     max_body: Option<usize>,
     edge_threads: Option<usize>,
+    fd_reserve: Option<u64>,
+    max_flows: Option<u64>,
+    max_udp_flows: Option<usize>,
+    udp_flows_per_source: Option<usize>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -80,6 +96,10 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     pub max_body: usize,
     pub edge_threads: usize,
+    pub fd_reserve: Option<u64>,
+    pub max_flows: Option<u64>,
+    pub max_udp_flows: usize,
+    pub udp_flows_per_source: usize,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -151,6 +171,13 @@ impl ServeConfig {
             rate_limit: a.rate_limit.or(f.rate_limit).unwrap_or(20),
             max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
             edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
+            fd_reserve: a.fd_reserve.or(f.fd_reserve),
+            max_flows: a.max_flows.or(f.max_flows),
+            max_udp_flows: a.max_udp_flows.or(f.max_udp_flows).unwrap_or(65_536),
+            udp_flows_per_source: a
+                .udp_flows_per_source
+                .or(f.udp_flows_per_source)
+                .unwrap_or(64),
         })
     }
 }
