@@ -80,6 +80,7 @@ pub struct Budget {
     headroom: u64,
     refused: [AtomicU64; 3],
     logs: [RateLog; 3],
+    shed_log: RateLog,
 }
 
 impl Default for Budget {
@@ -97,6 +98,7 @@ impl Budget {
             headroom: (limit / 16).max(16).min(limit / 2),
             refused: Default::default(),
             logs: Default::default(),
+            shed_log: RateLog::default(),
         }
     }
 
@@ -153,6 +155,20 @@ impl Budget {
                 in_use = self.in_use(),
                 limit = self.limit,
                 "edge limit reached: new connections or UDP flows refused"
+            );
+        }
+    }
+}
+
+impl Budget {
+    /// Log, at most once every `LOG_EVERY_MS`, that idle UDP flows are being shed.
+    pub fn shed(&self, now_ms: u64) {
+        if let Some(n) = self.shed_log.note(now_ms, LOG_EVERY_MS) {
+            tracing::warn!(
+                shed = n,
+                in_use = self.in_use(),
+                limit = self.limit,
+                "edge descriptor budget full: idlest UDP flows shed for new ones"
             );
         }
     }

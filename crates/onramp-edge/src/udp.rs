@@ -202,6 +202,7 @@ fn admit(
         // Its descriptor goes back to the budget, for this flow.
         flows.remove(&idlest);
         Counters::add(&rt.counters.flows_shed, 1);
+        edge.budget.shed(now);
         if let Some(fd) = edge.budget.take(1) {
             return Some(fd);
         }
