@@ -37,7 +37,7 @@ impl<V> FlowMap<V> {
     }
 
     /// Flows from `ip` (any port).
-    pub fn from_source(&self, ip: IpAddr) -> u32 {
+    pub fn flows_of(&self, ip: IpAddr) -> u32 {
         self.per_source.get(&ip).copied().unwrap_or(0)
     }
 
@@ -109,15 +109,15 @@ mod tests {
         }
         t.insert(addr(a, 1), 9); // the same client again: still one flow
         t.insert(addr([127, 0, 0, 3], 1), 0);
-        assert_eq!(t.from_source(a.into()), 5);
-        assert_eq!(t.from_source([127, 0, 0, 3].into()), 1);
+        assert_eq!(t.flows_of(a.into()), 5);
+        assert_eq!(t.flows_of([127, 0, 0, 3].into()), 1);
         assert_eq!(t.remove(&addr(a, 2)), Some(0));
         assert_eq!(t.remove(&addr(a, 2)), None);
-        assert_eq!(t.from_source(a.into()), 4);
+        assert_eq!(t.flows_of(a.into()), 4);
         t.retain(|&v| v == 9);
         assert_eq!(t.len(), 1);
-        assert_eq!(t.from_source(a.into()), 1);
-        assert_eq!(t.from_source([127, 0, 0, 3].into()), 0);
+        assert_eq!(t.flows_of(a.into()), 1);
+        assert_eq!(t.flows_of([127, 0, 0, 3].into()), 0);
         assert!(
             t.per_source.len() == 1,
             "sources without flows are forgotten"

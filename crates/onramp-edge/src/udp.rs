@@ -191,7 +191,7 @@ fn admit(
         return None;
     }
     let per_source = edge.cfg.udp_flows_per_source;
-    if per_source != 0 && flows.from_source(client.ip()) as usize >= per_source {
+    if per_source != 0 && flows.flows_of(client.ip()) as usize >= per_source {
         edge.budget.refuse(Reason::Source, now);
         return None;
     }

@@ -209,6 +209,24 @@ mod tests {
     }
 
     #[test]
+    fn edge_budget_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "udp_flows_per_source = 5\nmax_flows = 900\n").unwrap();
+        let c = ServeConfig::resolve(ServeArgs {
+            config: Some(file),
+            max_flows: Some(700),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.udp_flows_per_source, 5);
+        assert_eq!(c.max_flows, Some(700));
+        assert_eq!((c.fd_reserve, c.max_udp_flows), (None, 65_536));
+        let d = ServeConfig::resolve(ServeArgs::default()).unwrap();
+        assert_eq!((d.udp_flows_per_source, d.max_flows), (64, None));
+    }
+
+    #[test]
     fn bad_values_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run everything in one process: API, local edge, embedded SQLite store.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Operator commands on the store: accounts, keys, status.
     Admin(admin::AdminArgs),
 }
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     };
     init_tracing();
     let result = match cli.command {
-        Command::Serve(args) => run(serve::serve(args)),
+        Command::Serve(args) => run(serve::serve(*args)),
         Command::Admin(args) => run(admin::run(args)),
     };
     match result {
