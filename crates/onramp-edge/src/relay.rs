@@ -300,6 +300,7 @@ mod size_tests {
             &budget,
         );
         let size = std::mem::size_of_val(&r);
+        eprintln!("idle relay future: {size} bytes");
         assert!(size <= 1000, "the relay future grew to {size} bytes");
     }
 }
