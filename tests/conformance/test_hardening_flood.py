@@ -166,3 +166,37 @@ def test_one_source_holds_at_most_udp_flows_per_source(lab, small):
         except dp.ClientError:
             return False
     dp.poll(served, timeout=15, interval=0.5, what="a new flow once the source's flows expired")
+
+
+def test_tcp_connections_past_the_budget_are_refused_and_the_api_still_answers(server_factory, uniq):
+    """--max-flows 8: the TCP listener's socket takes 1 unit and each connection 2 (client and
+    origin), so a 4th connection is accepted and closed at once, without reaching the origin."""
+    srv = server_factory("tight-budget", rate_limit=0, extra_args=["--max-flows", "8"])
+    lab = dp.Lab(srv.gaap(), srv, uniq)
+    try:
+        o = lab.tcp_origin("b")
+        lst = lab.tcp_listener([o])
+        assert gauge(lab.metrics(), "onramp_edge_budget_limit_descriptors") == 8
+        held = [dp.TcpClient(lst.port) for _ in range(3)]
+        lab.clients += held
+        assert [c.tag(b"h%d" % i) for i, c in enumerate(held)] == ["b"] * 3
+        assert gauge(lab.metrics(), "onramp_edge_budget_in_use_descriptors") == 7
+
+        before = o.requests
+        assert dp.tcp_refused(lst.port), "a 4th connection was served past the budget"
+        assert o.requests == before
+        assert refused(lab.metrics(), "budget") >= 1
+        assert 'reason="budget"' in plain_log(srv)
+        assert lab.api("DescribeProxies", {"Limit": 1})["TotalCount"] >= 1
+
+        held.pop().close()
+
+        def fourth_works():
+            try:
+                return dp.tcp_tag(lst.port, timeout=2) == "b"
+            except (OSError, dp.ClientError):
+                return False
+        dp.poll(fourth_works, timeout=10, interval=0.2, what="a new connection once one closed")
+    finally:
+        lab.close()
+        srv.stop()
