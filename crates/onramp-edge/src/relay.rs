@@ -277,7 +277,8 @@ mod size_tests {
 
     /// Memory per idle proxied connection is mostly the relay's future: keep it small (the
     /// chunk and sleep futures are boxed and the read wait uses the socket's own waker slot, so
-    /// an idle connection does not carry them; 928 bytes since both directions share one reference to the last-activity stamp, end count and budget).
+    /// an idle connection does not carry them; 928 bytes since both directions share one
+    /// reference to the activity stamp, the end count and the budget).
     #[tokio::test]
     async fn an_idle_relay_stays_small() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
