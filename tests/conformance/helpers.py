@@ -169,7 +169,7 @@ class OnrampServer:
     """One `onramp serve` process on loopback ports picked at start."""
 
     def __init__(self, data_dir: Path, log_dir: Path, *, rate_limit=0, tls: tuple[Path, Path] | None = None,
-                 root_key=(ROOT_SECRET_ID, ROOT_SECRET_KEY), extra_args=(), name="onramp"):
+                 root_key=(ROOT_SECRET_ID, ROOT_SECRET_KEY), extra_args=(), name="onramp", preexec_fn=None):
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.rate_limit = rate_limit
@@ -177,6 +177,7 @@ class OnrampServer:
         self.root_key = root_key
         self.extra_args = list(extra_args)
         self.name = name
+        self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. lower its descriptor limit)
         self.proc: subprocess.Popen | None = None
         self.api_port = self.admin_port = 0
         self.starts = 0
@@ -204,7 +205,7 @@ class OnrampServer:
         self.stderr_path = self.log_dir / f"{self.name}.{self.starts}.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         env=server_env(root_key=self.root_key))
+                                         env=server_env(root_key=self.root_key), preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout
         while True:
             code = self.proc.poll()

@@ -17,11 +17,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{identity, Backend};
+use crate::budget::Units;
 use crate::health::{self, Probe};
 use crate::listener::{AccelRt, ListenerRt};
 use crate::metrics::Counters;
 use crate::status::EdgeStatus;
-use crate::{EdgeConfig, Reporter};
+use crate::{EdgeConfig, Reporter, Shared};
 
 struct Open {
     rt: Arc<ArcSwap<ListenerRt>>,
@@ -30,14 +31,14 @@ struct Open {
 }
 
 struct EdgeState {
-    cfg: Arc<EdgeConfig>,
+    shared: Arc<Shared>,
     status: Arc<EdgeStatus>,
     listeners: HashMap<String, Open>,
     accels: HashMap<String, Arc<AccelRt>>,
 }
 
 pub async fn run(
-    cfg: EdgeConfig,
+    shared: Arc<Shared>,
     mut snaps: watch::Receiver<Arc<Snapshot>>,
     reporter: Arc<dyn Reporter>,
     status: Arc<EdgeStatus>,
@@ -45,7 +46,7 @@ pub async fn run(
 ) {
     let sampler = tokio::spawn(sample_every_second(status.clone()));
     let mut edge = EdgeState {
-        cfg: Arc::new(cfg),
+        shared,
         status: status.clone(),
         listeners: HashMap::new(),
         accels: HashMap::new(),
@@ -66,7 +67,7 @@ pub async fn run(
     }
     sampler.abort();
     for (_, open) in edge.listeners.drain() {
-        close(open, &edge.cfg, &edge.status, false);
+        close(open, &edge.shared.cfg, &edge.status, false);
     }
 }
 
@@ -131,7 +132,7 @@ impl EdgeState {
             .collect();
         for id in gone {
             if let Some(open) = self.listeners.remove(&id) {
-                close(open, &self.cfg, &self.status, false);
+                close(open, &self.shared.cfg, &self.status, false);
                 self.status.set_failure(&id, None);
                 self.status
                     .counters
@@ -181,14 +182,14 @@ impl EdgeState {
         for b in &removed {
             self.status.forget_health(&b.spec.binding_id);
         }
-        drain(removed, &self.cfg);
+        drain(removed, &self.shared.cfg);
         if spec.needs_rebind(&prev.spec) {
-            let sockets = bind_all(spec, &self.cfg).await?;
+            let sockets = bind_all(spec, &self.shared).await?;
             for t in open.sockets.drain(..) {
                 t.abort();
             }
             open.rt.store(rt.clone());
-            open.sockets = start(sockets, open.rt.clone(), &self.cfg);
+            open.sockets = start(sockets, open.rt.clone(), &self.shared);
         } else {
             open.rt.store(rt.clone());
         }
@@ -198,7 +199,7 @@ impl EdgeState {
     }
 
     async fn open_new(&mut self, spec: &ListenerSpec, accel: Arc<AccelRt>) -> Result<(), String> {
-        let sockets = bind_all(spec, &self.cfg).await?;
+        let sockets = bind_all(spec, &self.shared).await?;
         if spec.client_ip == onramp_core::ClientIpMethod::Toa {
             tracing::warn!(
                 listener = %spec.id,
@@ -222,7 +223,7 @@ impl EdgeState {
         health::resolve_new(&rt.backends).await;
         let shared = Arc::new(ArcSwap::from(rt.clone()));
         let mut open = Open {
-            sockets: start(sockets, shared.clone(), &self.cfg),
+            sockets: start(sockets, shared.clone(), &self.shared),
             rt: shared,
             checkers: HashMap::new(),
         };
@@ -257,9 +258,10 @@ fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &A
     }
 }
 
+/// A bound listener socket with its descriptor in the budget.
 enum Bound {
-    Tcp(tokio::net::TcpListener),
-    Udp(tokio::net::UdpSocket),
+    Tcp(tokio::net::TcpListener, Units),
+    Udp(tokio::net::UdpSocket, Units),
 }
 
 fn tcp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
@@ -288,15 +290,22 @@ fn udp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
     tokio::net::UdpSocket::from_std(s.into())
 }
 
-/// Bind every port of every range; all or nothing.
-async fn bind_all(spec: &ListenerSpec, cfg: &EdgeConfig) -> Result<Vec<Bound>, String> {
+/// Bind every port of every range; all or nothing. Each socket takes one unit of the budget.
+async fn bind_all(spec: &ListenerSpec, shared: &Shared) -> Result<Vec<Bound>, String> {
     let mut out = Vec::new();
     for range in &spec.ports {
         for port in range.iter() {
-            let addr = SocketAddr::new(cfg.bind_address, port);
+            let addr = SocketAddr::new(shared.cfg.bind_address, port);
+            let Some(fd) = shared.budget.take(1) else {
+                return Err(format!(
+                    "cannot bind {} {addr}: the edge's descriptor budget ({}) is in use",
+                    spec.protocol.upper(),
+                    shared.budget.limit()
+                ));
+            };
             let r = match spec.protocol {
-                Protocol::Tcp => tcp_socket(addr).map(Bound::Tcp),
-                Protocol::Udp => udp_socket(addr).map(Bound::Udp),
+                Protocol::Tcp => tcp_socket(addr).map(|l| Bound::Tcp(l, fd)),
+                Protocol::Udp => udp_socket(addr).map(|u| Bound::Udp(u, fd)),
             };
             out.push(r.map_err(|e| format!("cannot bind {} {addr}: {e}", spec.protocol.upper()))?);
         }
@@ -307,13 +316,20 @@ async fn bind_all(spec: &ListenerSpec, cfg: &EdgeConfig) -> Result<Vec<Bound>, S
 fn start(
     sockets: Vec<Bound>,
     rt: Arc<ArcSwap<ListenerRt>>,
-    cfg: &Arc<EdgeConfig>,
+    shared: &Arc<Shared>,
 ) -> Vec<JoinHandle<()>> {
     sockets
         .into_iter()
         .map(|s| match s {
-            Bound::Tcp(l) => tokio::spawn(crate::tcp::accept_loop(l, rt.clone(), cfg.clone())),
-            Bound::Udp(u) => tokio::spawn(crate::udp::serve(Arc::new(u), rt.clone(), cfg.clone())),
+            Bound::Tcp(l, fd) => {
+                tokio::spawn(crate::tcp::accept_loop(l, rt.clone(), shared.clone(), fd))
+            }
+            Bound::Udp(u, fd) => tokio::spawn(crate::udp::serve(
+                Arc::new(u),
+                rt.clone(),
+                shared.clone(),
+                fd,
+            )),
         })
         .collect()
 }

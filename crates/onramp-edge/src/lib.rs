@@ -9,7 +9,9 @@
 
 mod apply;
 mod backend;
+mod budget;
 mod dgram;
+mod flows;
 mod health;
 mod listener;
 mod metrics;
@@ -27,6 +29,7 @@ use std::time::Duration;
 use onramp_core::snapshot::Snapshot;
 use tokio::sync::watch;
 
+pub use budget::{open_fds, raise_fd_limit};
 pub use metrics::render_prometheus;
 pub use status::EdgeStatus;
 
@@ -41,8 +44,15 @@ pub struct EdgeConfig {
     pub tcp_idle_timeout: Duration,
     /// UDP flow idle expiry when the listener sets no persistence time.
     pub udp_idle_timeout: Duration,
-    /// Most UDP flows per listener port; new flows are shed past it.
+    /// Most UDP flows per listener port; new flows are refused past it.
     pub max_udp_flows: usize,
+    /// Most UDP flows of one source address per listener port; 0 = no limit.
+    pub udp_flows_per_source: usize,
+    /// Descriptors kept for the API, the store and health checks [default: the larger of 256
+    /// and a tenth of the limit].
+    pub fd_reserve: Option<u64>,
+    /// Cap of the data plane's descriptor budget (a TCP connection counts 2, a UDP flow 1).
+    pub max_flows: Option<u64>,
     /// Connect timeout towards an origin.
     pub connect_timeout: Duration,
     /// How long connections to an unbound origin may continue.
@@ -57,10 +67,19 @@ impl Default for EdgeConfig {
             tcp_idle_timeout: Duration::from_secs(900),
             udp_idle_timeout: Duration::from_secs(60),
             max_udp_flows: 65_536,
+            udp_flows_per_source: 64,
+            fd_reserve: None,
+            max_flows: None,
             connect_timeout: Duration::from_secs(3),
             drain_timeout: Duration::from_secs(300),
         }
     }
+}
+
+/// What every listener of the edge shares: its config and its descriptor budget.
+pub(crate) struct Shared {
+    pub cfg: EdgeConfig,
+    pub budget: Arc<budget::Budget>,
 }
 
 /// What the edge tells the control plane.
@@ -97,13 +116,26 @@ impl Edge {
                 .enable_all()
                 .build()?
         };
-        let status = Arc::new(EdgeStatus::default());
+        let fd_limit = budget::fd_limit();
+        let open = open_fds();
+        let limit = budget::budget_limit(fd_limit, cfg.fd_reserve, open, cfg.max_flows);
+        tracing::info!(
+            descriptors = fd_limit,
+            open,
+            budget = limit,
+            "data plane descriptor budget"
+        );
+        let shared = Arc::new(Shared {
+            cfg,
+            budget: Arc::new(budget::Budget::new(limit)),
+        });
+        let status = Arc::new(EdgeStatus::new(shared.budget.clone(), rt.handle().clone()));
         let (stop, stop_rx) = watch::channel(false);
         let st = status.clone();
         let thread = std::thread::Builder::new()
             .name("onramp-edge".into())
             .spawn(move || {
-                rt.block_on(apply::run(cfg, snapshots, reporter, st, stop_rx));
+                rt.block_on(apply::run(shared, snapshots, reporter, st, stop_rx));
                 rt.shutdown_timeout(Duration::from_secs(1));
             })?;
         Ok(Self {

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::budget::Reason;
 use crate::status::EdgeStatus;
 
 #[derive(Default, Debug)]
@@ -114,7 +115,7 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
         (
             "onramp_udp_flows_shed_total",
             "counter",
-            "New UDP flows shed because the table was full.",
+            "Idlest UDP flows closed to make room for a new one (descriptor budget full).",
             |c| &c.flows_shed,
         ),
     ];
@@ -144,7 +145,48 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
         "Revision of the configuration the edge serves.",
     );
     let _ = writeln!(out, "onramp_applied_revision {}", status.applied_revision());
+    budget(&mut out, status);
     out
+}
+
+/// The descriptor budget, refusals by reason, and the edge runtime's tasks.
+fn budget(out: &mut String, status: &EdgeStatus) {
+    let b = &status.budget;
+    let gauges = [
+        (
+            "onramp_edge_budget_in_use_descriptors",
+            "Descriptors the data plane holds (listener sockets, connections, flows, pipes).",
+            b.in_use(),
+        ),
+        (
+            "onramp_edge_budget_limit_descriptors",
+            "Descriptors the data plane may hold: the limit less the reserve and what was open at start.",
+            b.limit(),
+        ),
+        (
+            "onramp_edge_alive_tasks",
+            "Tasks alive on the edge's runtime.",
+            status.runtime.metrics().num_alive_tasks() as u64,
+        ),
+    ];
+    for (name, help, v) in gauges {
+        family(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+    family(
+        out,
+        "onramp_edge_refused_total",
+        "counter",
+        "New TCP connections and UDP flows refused, by the limit that was full.",
+    );
+    for r in Reason::ALL {
+        let _ = writeln!(
+            out,
+            "onramp_edge_refused_total{{reason=\"{}\"}} {}",
+            r.label(),
+            b.refused(r)
+        );
+    }
 }
 
 /// Health and check RTT per origin binding.

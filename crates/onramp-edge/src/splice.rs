@@ -1,17 +1,21 @@
 //! Zero-copy moves with splice(2): socket → pipe → socket, so bulk bytes never enter user space.
 //!
 //! Pipes come from a bounded pool and are held only while bytes are in flight: an idle
-//! connection holds none, and past `MAX_PIPES` the relay copies through a buffer instead. The
+//! connection holds none, and past `MAX_PIPES` the relay copies through a buffer instead.
+//! A new pipe takes its two descriptors from the edge's budget (kept while it waits in the
+//! pool): when the budget is full, the relay copies too. The
 //! syscalls go through `nix`'s safe wrappers; there is no `unsafe` here.
 
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use nix::fcntl::{fcntl, splice, FcntlArg, OFlag, SpliceFFlags};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
+
+use crate::budget::{Budget, Units};
 
 /// Bytes asked of one splice into the pipe.
 pub const CHUNK: usize = 1 << 20;
@@ -23,6 +27,7 @@ const POOL_MAX: usize = 64;
 pub struct Pipe {
     r: OwnedFd,
     w: OwnedFd,
+    _fds: Units,
 }
 
 static POOL: Mutex<Vec<Pipe>> = Mutex::new(Vec::new());
@@ -34,7 +39,8 @@ impl Drop for Pipe {
     }
 }
 
-fn new_pipe() -> Option<Pipe> {
+fn new_pipe(budget: &Arc<Budget>) -> Option<Pipe> {
+    let fds = budget.take(2)?;
     if LIVE.fetch_add(1, Relaxed) >= MAX_PIPES {
         LIVE.fetch_sub(1, Relaxed);
         return None;
@@ -43,7 +49,7 @@ fn new_pipe() -> Option<Pipe> {
         Ok((r, w)) => {
             // A bigger pipe moves more per syscall; the kernel may refuse (pipe-max-size).
             let _ = fcntl(&w, FcntlArg::F_SETPIPE_SZ(CHUNK as i32));
-            Some(Pipe { r, w })
+            Some(Pipe { r, w, _fds: fds })
         }
         Err(_) => {
             LIVE.fetch_sub(1, Relaxed);
@@ -53,9 +59,9 @@ fn new_pipe() -> Option<Pipe> {
 }
 
 /// An empty pipe, or `None` when none can be had (the caller copies instead).
-pub fn take() -> Option<Pipe> {
+pub fn take(budget: &Arc<Budget>) -> Option<Pipe> {
     let pooled = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    pooled.or_else(new_pipe)
+    pooled.or_else(|| new_pipe(budget))
 }
 
 /// Return a pipe that holds no bytes.

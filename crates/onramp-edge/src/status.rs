@@ -6,9 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use onramp_core::health::{BindingHealth, HealthSource};
 
+use crate::budget::Budget;
 use crate::metrics::Counters;
 
-#[derive(Default)]
 pub struct EdgeStatus {
     health: RwLock<HashMap<String, BindingHealth>>,
     failures: RwLock<HashMap<String, String>>,
@@ -18,9 +18,26 @@ pub struct EdgeStatus {
     pub(crate) last_apply_micros: std::sync::atomic::AtomicU64,
     pub(crate) applied_revision: std::sync::atomic::AtomicU64,
     pub(crate) stats: crate::stats::Stats,
+    /// The data plane's descriptor budget.
+    pub(crate) budget: Arc<Budget>,
+    /// The edge's runtime, for its task count.
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 impl EdgeStatus {
+    pub(crate) fn new(budget: Arc<Budget>, runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            health: Default::default(),
+            failures: Default::default(),
+            counters: Default::default(),
+            last_apply_micros: Default::default(),
+            applied_revision: Default::default(),
+            stats: Default::default(),
+            budget,
+            runtime,
+        }
+    }
+
     pub(crate) fn set_health(&self, binding_id: &str, h: BindingHealth) {
         self.health
             .write()

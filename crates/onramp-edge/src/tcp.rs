@@ -1,4 +1,6 @@
-//! TCP listeners: accept, enforce limits, pick an origin, connect with a timeout and retry another
+//! TCP listeners: accept, enforce limits (the edge's descriptor budget: two units per
+//! connection, client and origin sockets; the listener's and accelerator's `MaxConnections`),
+//! pick an origin, connect with a timeout and retry another
 //! origin on failure (the client never sees an origin that a retry could hide), send the PROXY
 //! header if configured, then relay.
 
@@ -12,10 +14,12 @@ use onramp_core::ClientIpMethod;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::Instrument;
 
+use crate::backend::now_ms;
+use crate::budget::{Reason, Units};
 use crate::listener::ListenerRt;
 use crate::metrics::Counters;
 use crate::relay::{relay, Limits};
-use crate::EdgeConfig;
+use crate::{EdgeConfig, Shared};
 
 /// Attempts per connection: the first pick plus retries on other origins.
 const MAX_ATTEMPTS: usize = 3;
@@ -23,7 +27,8 @@ const MAX_ATTEMPTS: usize = 3;
 pub async fn accept_loop(
     listener: TcpListener,
     rt: Arc<ArcSwap<ListenerRt>>,
-    cfg: Arc<EdgeConfig>,
+    shared: Arc<Shared>,
+    _fd: Units,
 ) {
     loop {
         match listener.accept().await {
@@ -31,7 +36,7 @@ pub async fn accept_loop(
                 let current = rt.load_full();
                 let span =
                     tracing::debug_span!("conn", listener = %current.spec.id, client = %peer);
-                tokio::spawn(handle(sock, peer, current, cfg.clone()).instrument(span));
+                tokio::spawn(handle(sock, peer, current, shared.clone()).instrument(span));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -60,21 +65,29 @@ fn admit(counter: &std::sync::atomic::AtomicU64, max: u64) -> Option<Held<'_>> {
     Some(held)
 }
 
-async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: Arc<EdgeConfig>) {
+async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, shared: Arc<Shared>) {
     let c = &rt.counters;
     Counters::add(&c.conns_total, 1);
+    // Refused connections are closed at once (dropped here), before any origin is contacted.
+    let Some(fds) = shared.budget.take(2) else {
+        Counters::add(&c.conns_refused, 1);
+        shared.budget.refuse(Reason::Budget, now_ms());
+        return;
+    };
     let (Some(_l), Some(_a)) = (
         admit(&c.conns_open, rt.spec.max_connections),
         admit(&rt.accel.conns, rt.accel.max_conns.load(Relaxed)),
     ) else {
         Counters::add(&c.conns_refused, 1);
+        shared.budget.refuse(Reason::Listener, now_ms());
         return;
     };
+    let cfg = &shared.cfg;
     if rt.spec.traffic_dial == 0 {
         Counters::add(&c.conns_refused, 1);
         return;
     }
-    let Some((origin, idx)) = Box::pin(connect(&rt, peer, &cfg)).await else {
+    let Some((origin, idx)) = Box::pin(connect(&rt, peer, cfg)).await else {
         Counters::add(&c.conns_refused, 1);
         return;
     };
@@ -107,8 +120,10 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, cfg: A
         down,
         cfg.tcp_idle_timeout,
         backend.killed(),
+        &shared.budget,
     )
     .await;
+    drop(fds);
 }
 
 struct Held32<'a>(&'a std::sync::atomic::AtomicU32);

@@ -1,8 +1,10 @@
 //! UDP listeners: one flow per client address with its own connected upstream socket; replies go
 //! back from the listener's socket. Flows expire when idle (the listener's persistence time, or
-//! the edge default) and the table is bounded: past the limit new flows are shed.
+//! the edge default). A new flow needs room under three limits: the listener's (`MaxConnections`,
+//! `--max-udp-flows`) and its source address's (`--udp-flows-per-source`), past which it is
+//! refused, and the edge's descriptor budget, past which the listener sheds its idlest flow
+//! for it (or refuses it when it holds none).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -16,17 +18,23 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
 use crate::backend::{now_ms, Backend};
+use crate::budget::{Reason, Units};
 use crate::dgram;
+use crate::flows::FlowMap;
 use crate::listener::ListenerRt;
 use crate::metrics::Counters;
-use crate::EdgeConfig;
+use crate::{EdgeConfig, Shared};
 
 struct Flow {
     upstream: Arc<UdpSocket>,
     backend: Arc<Backend>,
     last: Arc<AtomicU64>,
     task: JoinHandle<()>,
+    /// The upstream socket's descriptor in the budget.
+    _fd: Units,
 }
+
+type Flows = FlowMap<Flow>;
 
 impl Drop for Flow {
     fn drop(&mut self) {
@@ -38,8 +46,13 @@ impl Drop for Flow {
 /// A datagram that could not be sent at once: sent by its task once the socket can take it.
 type Later = Vec<(Arc<UdpSocket>, Vec<u8>)>;
 
-pub async fn serve(sock: Arc<UdpSocket>, rt: Arc<ArcSwap<ListenerRt>>, cfg: Arc<EdgeConfig>) {
-    let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
+pub async fn serve(
+    sock: Arc<UdpSocket>,
+    rt: Arc<ArcSwap<ListenerRt>>,
+    edge: Arc<Shared>,
+    _fd: Units,
+) {
+    let mut flows = Flows::default();
     let mut later: Later = Vec::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -49,7 +62,7 @@ pub async fn serve(sock: Arc<UdpSocket>, rt: Arc<ArcSwap<ListenerRt>>, cfg: Arc<
                     let k = b.recv(&sock, dgram::MAX)?;
                     for i in 0..k {
                         if let (Some(client), data) = b.get(i) {
-                            datagram(&sock, &rt, &cfg, &mut flows, client, data, &mut later);
+                            datagram(&sock, &rt, &edge, &mut flows, client, data, &mut later);
                         }
                     }
                     Ok(())
@@ -65,7 +78,7 @@ pub async fn serve(sock: Arc<UdpSocket>, rt: Arc<ArcSwap<ListenerRt>>, cfg: Arc<
                     let _ = up.send(&data).await;
                 }
             },
-            _ = sweep.tick() => expire(&rt, &cfg, &mut flows),
+            _ = sweep.tick() => expire(&rt, &edge.cfg, &mut flows),
         }
     }
 }
@@ -77,11 +90,11 @@ fn idle_ms(rt: &ListenerRt, cfg: &EdgeConfig) -> u64 {
     }
 }
 
-fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut HashMap<SocketAddr, Flow>) {
+fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut Flows) {
     let cur = rt.load();
     let idle = idle_ms(&cur, cfg);
     let now = now_ms();
-    flows.retain(|_, f| {
+    flows.retain(|f| {
         let alive =
             now.saturating_sub(f.last.load(Relaxed)) < idle && !*f.backend.killed().borrow();
         alive
@@ -114,8 +127,8 @@ fn send_now(up: &Arc<UdpSocket>, data: &[u8], later: &mut Later) -> io::Result<(
 fn datagram(
     sock: &Arc<UdpSocket>,
     rt: &ArcSwap<ListenerRt>,
-    cfg: &EdgeConfig,
-    flows: &mut HashMap<SocketAddr, Flow>,
+    edge: &Shared,
+    flows: &mut Flows,
     client: SocketAddr,
     data: &[u8],
     later: &mut Later,
@@ -134,14 +147,16 @@ fn datagram(
         }
         return;
     }
-    let listener_full =
-        cur.spec.max_connections != 0 && flows.len() as u64 >= cur.spec.max_connections;
-    if flows.len() >= cfg.max_udp_flows || listener_full || cur.spec.traffic_dial == 0 {
-        Counters::add(&cur.counters.flows_shed, 1);
+    if cur.spec.traffic_dial == 0 {
+        Counters::add(&cur.counters.conns_refused, 1);
         return;
     }
+    let Some(fd) = admit(&cur, edge, flows, client, now) else {
+        Counters::add(&cur.counters.conns_refused, 1);
+        return;
+    };
     let cur = arc_swap::Guard::into_inner(cur);
-    let Some(flow) = open_flow(sock, &cur, client, now) else {
+    let Some(flow) = open_flow(sock, &cur, client, now, fd) else {
         Counters::add(&cur.counters.conns_refused, 1);
         return;
     };
@@ -155,9 +170,45 @@ fn datagram(
         ClientIpMethod::None | ClientIpMethod::Toa => send_now(&flow.upstream, data, later),
     };
     if sent.is_ok() {
-        flows.insert(client, flow);
+        flows.insert(client, flow, now);
         cur.counters.flows.store(flows.len() as u64, Relaxed);
     }
+}
+
+/// Room for a new flow of `client`: refused past the listener's or the source's limit; past
+/// the budget, the listener's idlest flow is shed for it (refused when the listener has none).
+fn admit(
+    rt: &ListenerRt,
+    edge: &Shared,
+    flows: &mut Flows,
+    client: SocketAddr,
+    now: u64,
+) -> Option<Units> {
+    let n = flows.len();
+    let max = rt.spec.max_connections;
+    if n >= edge.cfg.max_udp_flows || (max != 0 && n as u64 >= max) {
+        edge.budget.refuse(Reason::Listener, now);
+        return None;
+    }
+    let per_source = edge.cfg.udp_flows_per_source;
+    if per_source != 0 && flows.flows_of(client.ip()) as usize >= per_source {
+        edge.budget.refuse(Reason::Source, now);
+        return None;
+    }
+    if let Some(fd) = edge.budget.take_flow(n) {
+        return Some(fd);
+    }
+    if let Some(idlest) = flows.idlest(|f| f.last.load(Relaxed)) {
+        // Its descriptor goes back to the budget, for this flow.
+        flows.remove(&idlest);
+        Counters::add(&rt.counters.flows_shed, 1);
+        edge.budget.shed(now);
+        if let Some(fd) = edge.budget.take(1) {
+            return Some(fd);
+        }
+    }
+    edge.budget.refuse(Reason::Budget, now);
+    None
 }
 
 fn open_flow(
@@ -165,6 +216,7 @@ fn open_flow(
     rt: &Arc<ListenerRt>,
     client: SocketAddr,
     now: u64,
+    fd: Units,
 ) -> Option<Flow> {
     let idx = rt.pick(client.ip(), &[])?;
     let backend = rt.backends[idx].clone();
@@ -197,6 +249,7 @@ fn open_flow(
         backend,
         last,
         task,
+        _fd: fd,
     })
 }
 
@@ -212,7 +265,9 @@ async fn replies(
 ) {
     let mut later: Vec<Vec<u8>> = Vec::new();
     loop {
-        let r = match up.readable().await {
+        // `poll_recv_ready` keeps the waker in the socket's own slot (only this task receives
+        // on it) instead of a waiter in every idle flow's future.
+        let r = match std::future::poll_fn(|cx| up.poll_recv_ready(cx)).await {
             Ok(()) => dgram::with(|b| {
                 let k = b.recv(&up, REPLY_BATCH)?;
                 // Datagrams past the bandwidth limit are dropped (policing).
@@ -245,8 +300,70 @@ async fn replies(
             }
             _ => {}
         }
-        for data in later.drain(..) {
-            let _ = sock.send_to(&data, client).await;
+        if !later.is_empty() {
+            // Boxed: an idle flow's future does not carry a send that is not happening.
+            Box::pin(send_later(&sock, client, &mut later)).await;
         }
+    }
+}
+
+async fn send_later(sock: &UdpSocket, client: SocketAddr, later: &mut Vec<Vec<u8>>) {
+    for data in later.drain(..) {
+        let _ = sock.send_to(&data, client).await;
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// What one flow holds in user space, short of the kernel's socket buffers: its table entry
+    /// (client address + `Flow`) with hash-map slack, its place in the shedding queue, its
+    /// upstream socket (`Arc<UdpSocket>` and
+    /// tokio's registration), the shared last-seen stamp, the per-source count, and its reply
+    /// task (the future plus tokio's task header, trailer and scheduler link, ~`TASK_OVERHEAD`).
+    #[tokio::test]
+    async fn a_flow_stays_small() {
+        const TASK_OVERHEAD: usize = 256;
+        const REGISTRATION: usize = 128;
+        let up = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let spec = onramp_core::snapshot::ListenerSpec {
+            id: "listener-1".into(),
+            accelerator_id: "link-1".into(),
+            protocol: Default::default(),
+            ports: Vec::new(),
+            scheduler: Default::default(),
+            affinity: false,
+            persist_secs: 0,
+            failover: false,
+            client_ip: Default::default(),
+            health: Default::default(),
+            bandwidth_mbps: 0,
+            max_connections: 0,
+            traffic_dial: 100,
+            backends: Vec::new(),
+        };
+        let rt = Arc::new(ListenerRt::build(
+            spec,
+            None,
+            Default::default(),
+            Arc::new(crate::listener::AccelRt::new(&Default::default())),
+            Arc::new(onramp_balancer::bucket::TokenBucket::new(0, 0)),
+        ));
+        let client = sock.local_addr().unwrap();
+        let future = replies(up, sock, client, Default::default(), rt);
+        let task = std::mem::size_of_val(&future) + TASK_OVERHEAD;
+        let entry = (std::mem::size_of::<(SocketAddr, Flow)>() + 1) * 8 / 7 * 2; // load ≥ 7/8 / 2
+        let socket = 16 + std::mem::size_of::<UdpSocket>() + REGISTRATION;
+        let last = 16 + std::mem::size_of::<AtomicU64>();
+        let source = (std::mem::size_of::<(std::net::IpAddr, u32)>() + 1) * 2;
+        let queue = std::mem::size_of::<(SocketAddr, u64)>() * 2;
+        let total = task + entry + socket + last + source + queue;
+        eprintln!("UDP flow: {total} bytes (task {task}, entry {entry}, socket {socket})");
+        assert!(
+            total <= 1_152,
+            "a UDP flow grew to {total} bytes (task {task}, entry {entry}, socket {socket})"
+        );
     }
 }

@@ -65,6 +65,18 @@ pub struct ServeArgs {
     /// Concurrent API (and admin) connections in total [default: 8192]
     #[arg(long, env = "ONRAMP_MAX_API_CONNECTIONS")]
     pub max_api_connections: Option<usize>,
+    /// Descriptors kept for the API, the store and health checks [default: max(256, limit/10)]
+    #[arg(long, env = "ONRAMP_FD_RESERVE")]
+    pub fd_reserve: Option<u64>,
+    /// Cap of the data plane's descriptor budget (TCP connection = 2, UDP flow = 1) [default: limit - reserve - open]
+    #[arg(long, env = "ONRAMP_MAX_FLOWS")]
+    pub max_flows: Option<u64>,
+    /// Most UDP flows per listener port [default: 65536]
+    #[arg(long, env = "ONRAMP_MAX_UDP_FLOWS")]
+    pub max_udp_flows: Option<usize>,
+    /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
+    #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
+    pub udp_flows_per_source: Option<usize>,
 }
 
 /// The same keys in a file.
@@ -87,6 +99,10 @@ struct FileConfig {
     idle_timeout: Option<f64>,
     max_conns_per_source: Option<usize>,
     max_api_connections: Option<usize>,
+    fd_reserve: Option<u64>,
+    max_flows: Option<u64>,
+    max_udp_flows: Option<usize>,
+    udp_flows_per_source: Option<usize>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -104,6 +120,10 @@ pub struct ServeConfig {
     pub edge_threads: usize,
     pub master_key: PathBuf,
     pub http: HttpLimits,
+    pub fd_reserve: Option<u64>,
+    pub max_flows: Option<u64>,
+    pub max_udp_flows: usize,
+    pub udp_flows_per_source: usize,
 }
 
 /// Limits of the HTTP endpoints (API and admin), each applied to each endpoint.
@@ -227,6 +247,13 @@ impl ServeConfig {
             edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
             master_key,
             http,
+            fd_reserve: a.fd_reserve.or(f.fd_reserve),
+            max_flows: a.max_flows.or(f.max_flows),
+            max_udp_flows: a.max_udp_flows.or(f.max_udp_flows).unwrap_or(65_536),
+            udp_flows_per_source: a
+                .udp_flows_per_source
+                .or(f.udp_flows_per_source)
+                .unwrap_or(64),
         })
     }
 }
@@ -304,6 +331,24 @@ mod tests {
         ] {
             assert!(ServeConfig::resolve(args).is_err());
         }
+    }
+
+    #[test]
+    fn edge_budget_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "udp_flows_per_source = 5\nmax_flows = 900\n").unwrap();
+        let c = ServeConfig::resolve(ServeArgs {
+            config: Some(file),
+            max_flows: Some(700),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.udp_flows_per_source, 5);
+        assert_eq!(c.max_flows, Some(700));
+        assert_eq!((c.fd_reserve, c.max_udp_flows), (None, 65_536));
+        let d = ServeConfig::resolve(ServeArgs::default()).unwrap();
+        assert_eq!((d.udp_flows_per_source, d.max_flows), (64, None));
     }
 
     #[test]

@@ -6,8 +6,8 @@ mod admin;
 mod admin_audit;
 mod bootstrap;
 mod config;
-mod secrets;
 mod httpd;
+mod secrets;
 mod serve;
 
 use std::process::ExitCode;
@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run everything in one process: API, local edge, embedded SQLite store.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Operator commands on the store: accounts, keys, status.
     Admin(admin::AdminArgs),
 }
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     };
     init_tracing();
     let result = match cli.command {
-        Command::Serve(args) => run(serve::serve(args)),
+        Command::Serve(args) => run(serve::serve(*args)),
         Command::Admin(args) => run(admin::run(args)),
     };
     match result {

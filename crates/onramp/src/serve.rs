@@ -23,6 +23,10 @@ use crate::httpd::{self, ConnLimits, Endpoint, Timeouts};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = ServeConfig::resolve(args)?;
+    match onramp_edge::raise_fd_limit() {
+        Ok(limit) => tracing::info!(limit, "descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
+    }
     prepare_data_dir(&cfg.data_dir)?;
     let api_socket = bind(cfg.api_listen, "API")?;
     let admin_socket = bind(cfg.admin_listen, "admin")?;
@@ -200,6 +204,10 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
     let edge_cfg = EdgeConfig {
         bind_address: cfg.bind_address,
         worker_threads: cfg.edge_threads,
+        fd_reserve: cfg.fd_reserve,
+        max_flows: cfg.max_flows,
+        max_udp_flows: cfg.max_udp_flows,
+        udp_flows_per_source: cfg.udp_flows_per_source,
         ..EdgeConfig::default()
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))
