@@ -124,3 +124,26 @@ fn the_data_plane_never_depends_on_the_control_plane() {
         }
     }
 }
+
+/// Architecture Invariant: one authentication and authorization step for every dialect. Only
+/// `onramp-api/src/caller.rs` looks keys up, reads their secrets or policies, or checks the
+/// timestamp window; each dialect calls it, so a limit on a key holds in every dialect.
+#[test]
+fn only_the_caller_step_reads_keys() {
+    let api = root().join("crates/onramp-api/src");
+    let mut files = Vec::new();
+    rust_files(&api, &mut files);
+    for f in files {
+        if f.ends_with("caller.rs") || f.file_name().is_some_and(|n| n.to_string_lossy().contains("test")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in [".key(", "secret_key", "allowed_actions", "effective_policy", "replay::timestamp_ok"] {
+            assert!(
+                !text.contains(needle),
+                "{} uses `{needle}`: keys, secrets, policies and the timestamp window belong to caller.rs",
+                f.display()
+            );
+        }
+    }
+}
