@@ -216,8 +216,9 @@ def test_close_and_open_proxies(api, proxy):
     assert resp["InvalidStatusInstanceSet"] == [] and resp["OperationFailedInstanceSet"] == []
     h.wait_until(lambda: _status(api, proxy) == "CLOSED", what="proxy CLOSED")
     assert h.proxy_detail(api, proxy)["Status"] == "CLOSED"
-    # Closing a CLOSED proxy: refused the same way.
-    assert proxy in api("CloseProxies", {"ProxyIds": [proxy]})["InvalidStatusInstanceSet"]
+    # Closing a CLOSED proxy: refused the same way (a new request: the same bytes signed in the
+    # same second would be a replay, answered with the first answer).
+    assert proxy in api("CloseProxies", {"InstanceIds": [proxy]})["InvalidStatusInstanceSet"]
 
     resp = api("OpenProxies", {"InstanceIds": [proxy]})
     assert resp["InvalidStatusInstanceSet"] == [] and resp["OperationFailedInstanceSet"] == []

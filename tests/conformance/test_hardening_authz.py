@@ -167,12 +167,27 @@ def test_tc3_signed_read_is_not_cached(server):
     assert a["RequestId"] != b["RequestId"]
 
 
-def test_repeated_failed_write_gets_the_same_refusal(server, api, proxy):
+def test_refused_write_is_not_kept(server, api, proxy):
+    """A refused write changed nothing, so it is not remembered: the same bytes run again (a
+    client that fixes the cause and retries at once is not answered with the old refusal)."""
     body = json.dumps({"ProxyIds": [proxy], "ProxyName": "bad\u0000name"}).encode()
     ts = int(time.time())
     a = h.raw_tc3_post(server, "ModifyProxiesAttribute", body, timestamp=ts).json()["Response"]
     b = h.raw_tc3_post(server, "ModifyProxiesAttribute", body, timestamp=ts).json()["Response"]
-    assert a["Error"]["Code"].startswith("InvalidParameter") and a == b
+    assert a["Error"]["Code"].startswith("InvalidParameter")
+    assert b["Error"] == a["Error"] and b["RequestId"] != a["RequestId"]
+
+
+def test_same_body_for_another_action_is_another_request(server, api, proxy):
+    """The SDK signs only content-type and host: the action is not in the signature, so the same
+    body in the same second for another action must run, not get the other's answer."""
+    body = json.dumps({"ProxyIds": [proxy]}).encode()
+    ts = int(time.time())
+    closed = h.raw_tc3_post(server, "CloseProxies", body, timestamp=ts).json()["Response"]
+    assert closed["InvalidStatusInstanceSet"] == [], closed
+    opened = h.raw_tc3_post(server, "OpenProxies", body, timestamp=ts).json()["Response"]
+    assert opened["RequestId"] != closed["RequestId"]
+    h.wait_until(lambda: h.proxy_detail(api, proxy)["Status"] in ("RUNNING", "CLOSED"), what="settled")
 
 
 @pytest.mark.parametrize("action,params", [

@@ -45,8 +45,10 @@ pub struct First<'a> {
 }
 
 impl First<'_> {
-    /// Keep `resp` as the answer to every repeat, and return it.
-    pub async fn finish(mut self, resp: Response) -> Response {
+    /// Answer `resp` to the repeats waiting now and, when `keep` (the write was carried out), to
+    /// every repeat inside the window. A refused write is forgotten: it changed nothing, so the
+    /// same request may run again (a client that fixes the cause and retries at once).
+    pub async fn finish(mut self, resp: Response, keep: bool) -> Response {
         let (parts, body) = resp.into_parts();
         // Our answers are built from whole buffers: collecting them does not wait.
         let body = axum::body::to_bytes(body, usize::MAX)
@@ -55,6 +57,9 @@ impl First<'_> {
         let kept = Arc::new(Kept { parts, body });
         if let Some(tx) = self.tx.take() {
             tx.send_replace(Some(kept.clone()));
+        }
+        if !keep {
+            self.api.forget_signed(&self.account, &self.signature);
         }
         kept.response()
     }
@@ -167,7 +172,7 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!repeat.is_finished(), "the repeat must wait for the first");
-        let resp = first.finish(answer("one")).await;
+        let resp = first.finish(answer("one"), true).await;
         assert_eq!(text(resp).await, ("one".into(), "one".into()));
         assert_eq!(repeat.await.unwrap(), ("one".into(), "one".into()));
         // Another account with the same signature runs on its own.
@@ -185,10 +190,21 @@ mod tests {
         let Once::First(retry) = api.once("acct", "sig", ts).await else {
             panic!("a cancelled first must not leave a kept answer");
         };
-        let _ = retry.finish(answer("two")).await;
+        let _ = retry.finish(answer("two"), true).await;
         let Once::Repeat(r) = api.once("acct", "sig", ts).await else {
             panic!("the retry's answer must be kept");
         };
         assert_eq!(text(r).await.1, "two");
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_is_not_kept() {
+        let (api, _dir) = api().await;
+        let ts = now_secs();
+        let Once::First(first) = api.once("acct", "sig", ts).await else {
+            panic!("the first request must run");
+        };
+        let _ = first.finish(answer("refused"), false).await;
+        assert!(matches!(api.once("acct", "sig", ts).await, Once::First(_)));
     }
 }

@@ -134,11 +134,20 @@ fn only_the_caller_step_reads_keys() {
     let mut files = Vec::new();
     rust_files(&api, &mut files);
     for f in files {
-        if f.ends_with("caller.rs") || f.file_name().is_some_and(|n| n.to_string_lossy().contains("test")) {
+        if f.ends_with("caller.rs")
+            || f.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("test"))
+        {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();
-        for needle in [".key(", "secret_key", "allowed_actions", "effective_policy", "replay::timestamp_ok"] {
+        for needle in [
+            ".key(",
+            "secret_key",
+            "allowed_actions",
+            "effective_policy",
+            "replay::timestamp_ok",
+        ] {
             assert!(
                 !text.contains(needle),
                 "{} uses `{needle}`: keys, secrets, policies and the timestamp window belong to caller.rs",

@@ -126,9 +126,10 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         };
         call.audit(&api, &request_id, &source, outcome);
     }
+    let done = result.is_ok();
     let resp = respond(result, &request_id);
     match first {
-        Some(first) => first.finish(resp).await,
+        Some(first) => first.finish(resp, done).await,
         None => resp,
     }
 }

@@ -134,9 +134,10 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     if let Err(e) = &result {
         tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
     }
+    let done = result.is_ok();
     let resp = envelope(result, &request_id);
     match first {
-        Some(first) => first.finish(resp).await,
+        Some(first) => first.finish(resp, done).await,
         None => resp,
     }
 }
@@ -377,13 +378,16 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         return Err(signature_failure());
     }
     let params = tc3_params(parts, body, raw_query)?;
+    let once_key = format!("{}:{action}", auth.signature.to_ascii_lowercase());
     Ok(Call {
         action,
         version,
         params,
         caller,
         service: Some(auth.service),
-        signature: Some((auth.signature.to_ascii_lowercase(), ts)),
+        // The SDK signs only `content-type;host`: the action header is not covered, so the same
+        // body signed in the same second for another action is another request.
+        signature: Some((once_key, ts)),
     })
 }
 
