@@ -3,6 +3,7 @@ slow-header connections are closed after `--header-timeout` (TLS handshake inclu
 keeps being answered; `--max-conns-per-source` closes extra connections from one address while another
 address still gets in; keep-alive connections are closed after `--idle-timeout`. Every loop is bounded."""
 import json
+import signal
 import socket
 import ssl
 import time
@@ -206,3 +207,27 @@ def test_tls_handshake_counts_in_the_header_timeout(tls_short):
         status, _, body = read_response(s)
         assert status == 200, body
     assert metric(srv, "onramp_api_tls_handshake_failures_total", endpoint="api") >= 1
+
+
+def test_sigterm_answers_the_request_under_way_and_closes_the_rest(server_factory):
+    srv = server_factory("http-drain", extra_args=["--header-timeout", "1"])
+    idle = connect(srv)
+    idle.sendall(signed_post(srv, "DescribeAccessRegions", {}))
+    assert read_response(idle)[0] == 200
+    silent = connect(srv)
+    under_way = connect(srv)
+    request = signed_post(srv, "DescribeAccessRegions", {})
+    under_way.sendall(request[:20])
+    time.sleep(0.2)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    try:
+        # The request whose head had begun is finished and answered; nothing new is accepted.
+        under_way.sendall(request[20:])
+        assert read_response(under_way)[0] == 200
+        assert closed_by_server(idle, 2), "an idle keep-alive connection was kept open after SIGTERM"
+        assert closed_by_server(silent, 3), "a silent connection outlived the header timeout after SIGTERM"
+        assert srv.proc.wait(5) == 0
+    finally:
+        for s in (idle, silent, under_way):
+            s.close()
