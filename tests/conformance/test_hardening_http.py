@@ -128,6 +128,30 @@ def test_slow_headers_are_closed_while_others_are_answered(short):
             s.close()
 
 
+def test_slow_bodies_are_closed_like_slow_headers(short):
+    slow = []
+    try:
+        for _ in range(20):
+            s = connect(short)
+            # A whole head announcing 1,000 body bytes, then the body one byte at a time.
+            s.sendall(f"POST / HTTP/1.1\r\nHost: {short.host}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: 1000\r\n\r\n{{".encode())
+            slow.append(s)
+        for _ in range(6):
+            for s in slow:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass
+            time.sleep(0.25)
+        still_open = [s for s in slow if not closed_by_server(s, 3.0)]
+        assert not still_open, f"{len(still_open)} of {len(slow)} slow-body connections still open"
+        assert api_ok(short)
+    finally:
+        for s in slow:
+            s.close()
+
+
 def test_silent_connection_is_closed_by_the_header_timeout(short):
     with connect(short) as s:
         t0 = time.monotonic()

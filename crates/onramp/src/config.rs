@@ -49,7 +49,7 @@ pub struct ServeArgs {
     /// Worker threads of the data plane [default: 1]
     #[arg(long, env = "ONRAMP_EDGE_THREADS")]
     pub edge_threads: Option<usize>,
-    /// Seconds a client may take to send a request head (TLS handshake included) [default: 10]
+    /// Seconds a client may take to send a request, head and body (TLS handshake included) [default: 10]
     #[arg(long, env = "ONRAMP_HEADER_TIMEOUT")]
     pub header_timeout: Option<f64>,
     /// Seconds an API connection may wait for its next request [default: 60]
