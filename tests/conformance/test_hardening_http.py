@@ -205,6 +205,28 @@ def test_per_source_cap_closes_extra_connections_only_from_that_source(server_fa
             s.close()
 
 
+def test_total_cap_closes_connections_from_any_source(server_factory):
+    srv = server_factory("http-total", extra_args=["--max-api-connections", "3", "--header-timeout", "30"])
+
+    def open_now() -> float:
+        return metric(srv, "onramp_api_connections_open", endpoint="api")
+
+    h.wait_until(lambda: open_now() == 0, timeout=5, what="no connection open")
+    held = [connect(srv, f"127.0.0.{i}") for i in (1, 2, 3)]
+    try:
+        h.wait_until(lambda: open_now() == 3, timeout=5, what="three connections admitted")
+        with connect(srv, "127.0.0.4") as extra:
+            assert closed_by_server(extra, 2), "a connection over the total cap stayed open"
+        assert metric(srv, "onramp_api_connections_refused_total", endpoint="api", reason="total") >= 1
+        # The admin endpoint has its own places: /metrics answered above while the API was full.
+        held.pop().close()
+        h.wait_until(lambda: open_now() == 2, timeout=5, what="a held connection released")
+        assert api_ok(srv)
+    finally:
+        for s in held:
+            s.close()
+
+
 @pytest.fixture(scope="module")
 def tls_short(server_factory, tmp_path_factory):
     ca = trustme.CA()
