@@ -27,6 +27,11 @@ use tower::ServiceExt;
 
 use super::limits::{ConnStats, Expiry};
 
+/// The most a connection buffers of what the client sends (a request head must fit; bodies are
+/// streamed through it to the handler, which bounds them by `--max-body`). hyper's default is
+/// ~400 KiB; our heads are a few KiB.
+const READ_BUFFER_MAX: usize = 64 * 1024;
+
 /// The two clocks of a connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -237,6 +242,7 @@ pub async fn serve<I>(
     builder
         .half_close(true)
         .keep_alive(true)
+        .max_buf_size(READ_BUFFER_MAX)
         .header_read_timeout(None);
     let io = TokioIo::new(Tracked {
         io,
