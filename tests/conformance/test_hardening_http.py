@@ -3,6 +3,7 @@ slow-header connections are closed after `--header-timeout` (TLS handshake inclu
 keeps being answered; `--max-conns-per-source` closes extra connections from one address while another
 address still gets in; keep-alive connections are closed after `--idle-timeout`. Every loop is bounded."""
 import json
+import signal
 import socket
 import ssl
 import time
@@ -127,6 +128,30 @@ def test_slow_headers_are_closed_while_others_are_answered(short):
             s.close()
 
 
+def test_slow_bodies_are_closed_like_slow_headers(short):
+    slow = []
+    try:
+        for _ in range(20):
+            s = connect(short)
+            # A whole head announcing 1,000 body bytes, then the body one byte at a time.
+            s.sendall(f"POST / HTTP/1.1\r\nHost: {short.host}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: 1000\r\n\r\n{{".encode())
+            slow.append(s)
+        for _ in range(6):
+            for s in slow:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass
+            time.sleep(0.25)
+        still_open = [s for s in slow if not closed_by_server(s, 3.0)]
+        assert not still_open, f"{len(still_open)} of {len(slow)} slow-body connections still open"
+        assert api_ok(short)
+    finally:
+        for s in slow:
+            s.close()
+
+
 def test_silent_connection_is_closed_by_the_header_timeout(short):
     with connect(short) as s:
         t0 = time.monotonic()
@@ -180,6 +205,28 @@ def test_per_source_cap_closes_extra_connections_only_from_that_source(server_fa
             s.close()
 
 
+def test_total_cap_closes_connections_from_any_source(server_factory):
+    srv = server_factory("http-total", extra_args=["--max-api-connections", "3", "--header-timeout", "30"])
+
+    def open_now() -> float:
+        return metric(srv, "onramp_api_connections_open", endpoint="api")
+
+    h.wait_until(lambda: open_now() == 0, timeout=5, what="no connection open")
+    held = [connect(srv, f"127.0.0.{i}") for i in (1, 2, 3)]
+    try:
+        h.wait_until(lambda: open_now() == 3, timeout=5, what="three connections admitted")
+        with connect(srv, "127.0.0.4") as extra:
+            assert closed_by_server(extra, 2), "a connection over the total cap stayed open"
+        assert metric(srv, "onramp_api_connections_refused_total", endpoint="api", reason="total") >= 1
+        # The admin endpoint has its own places: /metrics answered above while the API was full.
+        held.pop().close()
+        h.wait_until(lambda: open_now() == 2, timeout=5, what="a held connection released")
+        assert api_ok(srv)
+    finally:
+        for s in held:
+            s.close()
+
+
 @pytest.fixture(scope="module")
 def tls_short(server_factory, tmp_path_factory):
     ca = trustme.CA()
@@ -206,3 +253,27 @@ def test_tls_handshake_counts_in_the_header_timeout(tls_short):
         status, _, body = read_response(s)
         assert status == 200, body
     assert metric(srv, "onramp_api_tls_handshake_failures_total", endpoint="api") >= 1
+
+
+def test_sigterm_answers_the_request_under_way_and_closes_the_rest(server_factory):
+    srv = server_factory("http-drain", extra_args=["--header-timeout", "1"])
+    idle = connect(srv)
+    idle.sendall(signed_post(srv, "DescribeAccessRegions", {}))
+    assert read_response(idle)[0] == 200
+    silent = connect(srv)
+    under_way = connect(srv)
+    request = signed_post(srv, "DescribeAccessRegions", {})
+    under_way.sendall(request[:20])
+    time.sleep(0.2)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    try:
+        # The request whose head had begun is finished and answered; nothing new is accepted.
+        under_way.sendall(request[20:])
+        assert read_response(under_way)[0] == 200
+        assert closed_by_server(idle, 2), "an idle keep-alive connection was kept open after SIGTERM"
+        assert closed_by_server(silent, 3), "a silent connection outlived the header timeout after SIGTERM"
+        assert srv.proc.wait(5) == 0
+    finally:
+        for s in (idle, silent, under_way):
+            s.close()

@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// [default: DATA_DIR/master.key]
     #[arg(long, env = "ONRAMP_MASTER_KEY")]
     pub master_key: Option<PathBuf>,
-    /// Seconds a client may take to send a request head (TLS handshake included) [default: 10]
+    /// Seconds a client may take to send a request, head and body (TLS handshake included) [default: 10]
     #[arg(long, env = "ONRAMP_HEADER_TIMEOUT")]
     pub header_timeout: Option<f64>,
     /// Seconds an API connection may wait for its next request [default: 60]

@@ -134,8 +134,11 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-/// Any path no dialect serves.
-pub async fn not_found() -> Response {
+/// Any path no dialect serves. The body is read first (up to `--max-body`): answering before it
+/// has arrived would make the server close the connection after the answer, without saying so,
+/// and a keep-alive client's next request would find it gone.
+pub async fn not_found(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let _ = axum::body::to_bytes(req.into_body(), api.cfg.max_body).await;
     respond(Err(HwError::no_api()), &ids::uuid())
 }
 

@@ -1,11 +1,12 @@
 //! One HTTP/1.1 connection: hyper serves it (half-close supported, so a client that shuts
 //! down its write side after the request still gets the answer), and a watchdog closes it when
-//! a request head takes longer than the header timeout or no request comes for the idle timeout.
+//! a request (head and body) takes longer than the header timeout to arrive, or no request comes
+//! for the idle timeout.
 //!
 //! hyper's own `header_read_timeout` also runs while a keep-alive connection waits for its next
-//! request, which would make the idle timeout the header timeout; so the two clocks are kept
-//! here instead: the phase changes when bytes arrive (`Tracked`), when the router is called and
-//! when it answers.
+//! request, which would make the idle timeout the header timeout, and does not cover the body;
+//! so the two clocks are kept here instead: the phase changes when bytes arrive (`Tracked`), when
+//! the request body has been read to its end (`Watched`) and when the router answers.
 
 use std::io;
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Bytes, Frame, Incoming, SizeHint};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -26,11 +27,16 @@ use tower::ServiceExt;
 
 use super::limits::{ConnStats, Expiry};
 
+/// The most a connection buffers of what the client sends (a request head must fit; bodies are
+/// streamed through it to the handler, which bounds them by `--max-body`). hyper's default is
+/// ~400 KiB; our heads are a few KiB.
+const READ_BUFFER_MAX: usize = 64 * 1024;
+
 /// The two clocks of a connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// From the first byte of a request (or the accept, for the first one, TLS included) to
-    /// the end of its head.
+    /// the end of its body (or the answer, for a handler that does not read it).
     pub header: Duration,
     /// From an answer to the first byte of the next request.
     pub idle: Duration,
@@ -38,9 +44,9 @@ pub struct Timeouts {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Reading a request head since then.
+    /// Reading a request (head, then body) since then.
     Head(Instant),
-    /// This many requests are with the router.
+    /// This many requests, read to their end, are with the router.
     Busy(usize),
     /// Answered; waiting for the next request since then.
     Idle(Instant),
@@ -84,6 +90,7 @@ impl Clock {
         });
     }
 
+    /// The router answered (whether or not it read the body).
     fn end(&self) {
         self.update(|p| match p {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
@@ -107,6 +114,43 @@ struct EndGuard(Arc<Clock>);
 impl Drop for EndGuard {
     fn drop(&mut self) {
         self.0.end();
+    }
+}
+
+/// A request body that starts the `Busy` phase once it has been read to its end.
+struct Watched {
+    inner: Incoming,
+    clock: Option<Arc<Clock>>,
+}
+
+impl hyper::body::Body for Watched {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let r = Pin::new(&mut self.inner).poll_frame(cx);
+        let ended = match &r {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
+            _ => false,
+        };
+        if ended {
+            if let Some(clock) = self.clock.take() {
+                clock.begin();
+            }
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -175,9 +219,17 @@ pub async fn serve<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc_clock = clock.clone();
-    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
-        svc_clock.begin();
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(ConnectInfo(peer));
+        // The header clock runs on until the body has been read.
+        let clock = if body.is_end_stream() {
+            svc_clock.begin();
+            None
+        } else {
+            Some(svc_clock.clone())
+        };
+        let req = Request::from_parts(parts, axum::body::Body::new(Watched { inner: body, clock }));
         let end = EndGuard(svc_clock.clone());
         let app = app.clone();
         async move {
@@ -190,6 +242,7 @@ pub async fn serve<I>(
     builder
         .half_close(true)
         .keep_alive(true)
+        .max_buf_size(READ_BUFFER_MAX)
         .header_read_timeout(None);
     let io = TokioIo::new(Tracked {
         io,

@@ -151,3 +151,50 @@ pub fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn requests_carry_the_client_address_and_shutdown_ends_the_loop() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route(
+            "/",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let ep = Endpoint {
+            listener,
+            tls: None,
+            app,
+            limits: ConnLimits::new("api", 4, 16),
+            timeouts: Timeouts {
+                header: Duration::from_secs(5),
+                idle: Duration::from_secs(5),
+            },
+        };
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(run(ep, stopped));
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let me = s.local_addr().unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&me.to_string()), "{answer}");
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the loop ends on shutdown")
+            .unwrap()
+            .unwrap();
+        assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+    }
+}
