@@ -291,18 +291,21 @@ impl SealedStore {
 impl Store for SealedStore {
     async fn load(&self) -> Result<Loaded, StoreError> {
         let mut loaded = self.inner.load().await?;
-        let mut ring = self.keys.ring();
-        let mut records = loaded.records.clone();
-        if let Err((_, _, OpenError::UnknownKey(_))) = open_all(&mut records, &ring) {
+        // Secrets are opened in place; one that opened is plain and is skipped on a second pass.
+        let mut result = open_all(&mut loaded.records, &self.keys.ring());
+        if let Err((_, _, OpenError::UnknownKey(_))) = result {
             // Another process may have rotated the master key: read the file again, once.
-            ring = self.keys.reload()?;
-            records = loaded.records.clone();
+            let ring = self.keys.reload()?;
+            tracing::info!(
+                current = ring.current().id(),
+                "read the master key file again"
+            );
+            result = open_all(&mut loaded.records, &ring);
         }
-        if let Err((id, field, e)) = open_all(&mut records, &ring) {
-            return Err(self.open_error(&id, &field, e));
+        match result {
+            Ok(()) => Ok(loaded),
+            Err((id, field, e)) => Err(self.open_error(&id, &field, e)),
         }
-        loaded.records = records;
-        Ok(loaded)
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
