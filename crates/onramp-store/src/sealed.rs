@@ -219,14 +219,17 @@ pub fn sealed_key_ids(records: &[Record]) -> BTreeSet<String> {
         .collect()
 }
 
+fn key_has_plain(k: &ApiKey) -> bool {
+    [&k.secret_key, &k.previous_secret_key]
+        .iter()
+        .any(|s| !s.is_empty() && !is_sealed(s))
+}
+
 /// Whether any secret of `records` is stored in plain text.
 pub fn has_plain_secrets(records: &[Record]) -> bool {
-    records.iter().any(|r| match r {
-        Record::Key(k) => [&k.secret_key, &k.previous_secret_key]
-            .iter()
-            .any(|s| !s.is_empty() && !is_sealed(s)),
-        _ => false,
-    })
+    records
+        .iter()
+        .any(|r| matches!(r, Record::Key(k) if key_has_plain(k)))
 }
 
 impl SealedStore {
@@ -247,20 +250,17 @@ impl SealedStore {
     /// Returns how many key records were sealed.
     pub async fn seal_plain_secrets(&self) -> Result<usize, StoreError> {
         let raw = self.inner.load().await?;
-        let plain: Vec<Op> = raw
-            .records
-            .into_iter()
-            .filter(|r| has_plain_secrets(std::slice::from_ref(r)))
-            .map(|r| match r {
-                // A record mixing a plain and a sealed field is opened first.
-                Record::Key(mut k) => {
-                    open_key(&mut k, &self.keys.ring())
-                        .map_err(|(f, e)| self.open_error(&k.secret_id, &f, e))?;
-                    Ok(Op::Put(Record::Key(k)))
-                }
-                other => Ok(Op::Put(other)),
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let ring = self.keys.ring();
+        let mut plain = Vec::new();
+        for r in raw.records {
+            let Record::Key(mut k) = r else { continue };
+            if !key_has_plain(&k) {
+                continue;
+            }
+            // A record mixing a plain and a sealed field is opened first.
+            open_key(&mut k, &ring).map_err(|(f, e)| self.open_error(&k.secret_id, &f, e))?;
+            plain.push(Op::Put(Record::Key(k)));
+        }
         if plain.is_empty() {
             return Ok(0);
         }
