@@ -3,6 +3,7 @@ process's descriptors. The server runs with a descriptor limit of 1024; the data
 budget below it (the rest is kept for the API, the store and health checks), a busy UDP listener
 sheds its idlest flows for new ones, and one source address holds at most --udp-flows-per-source
 flows. During and after the flood the API answers and other listeners carry TCP and UDP."""
+import os
 import re
 import resource
 import socket
@@ -111,6 +112,8 @@ def test_udp_flood_from_many_sources_leaves_the_api_and_other_listeners_serving(
             in_use = gauge(m, "onramp_edge_budget_in_use_descriptors")
             assert in_use <= limit, (in_use, limit)
             peak = max(peak, in_use)
+            fds = len(os.listdir(f"/proc/{small.proc.pid}/fd"))
+            assert fds <= FD_LIMIT - 200, f"the server holds {fds} descriptors: the reserve is gone"
             rounds += 1
             time.sleep(0.2)
     finally:
