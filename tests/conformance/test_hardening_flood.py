@@ -3,6 +3,7 @@ process's descriptors. The server runs with a descriptor limit of 1024; the data
 budget below it (the rest is kept for the API, the store and health checks), a busy UDP listener
 sheds its idlest flows for new ones, and one source address holds at most --udp-flows-per-source
 flows. During and after the flood the API answers and other listeners carry TCP and UDP."""
+import os
 import re
 import resource
 import socket
@@ -54,6 +55,14 @@ def plain_log(server: h.OnrampServer) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", server.stderr())
 
 
+def api_answers(server: h.OnrampServer) -> None:
+    """A signed DescribeProxies on a new connection (a kept-alive one would hide a refused accept)."""
+    r = h.raw_tc3_post(server, "DescribeProxies", {"Limit": 1})
+    assert r.status_code == 200, r.text
+    body = r.json()["Response"]
+    assert "Error" not in body and body["TotalCount"] >= 1, body
+
+
 def flood(port: int, stop: threading.Event, sent: list):
     """One datagram from each of FLOOD_FLOWS source addresses 127.100.b.c (a new flow each),
     paced over FLOOD_SECONDS; every socket is closed right after its datagram."""
@@ -91,7 +100,7 @@ def test_udp_flood_from_many_sources_leaves_the_api_and_other_listeners_serving(
         while t.is_alive():
             # The API answers a signed call, TCP and UDP round trips work on the other listeners:
             # through the flow that was there before and through a new one.
-            assert lab.api("DescribeProxies", {"Limit": 1})["TotalCount"] >= 1
+            api_answers(small)
             assert dp.tcp_tag(tcp.port, line=b"during-%d" % rounds) == "t"
             assert held.tag(b"during-%d" % rounds) == "u"
             fresh = dp.UdpClient(udp.port, src=f"127.0.0.{31 + rounds % 100}")
@@ -103,6 +112,8 @@ def test_udp_flood_from_many_sources_leaves_the_api_and_other_listeners_serving(
             in_use = gauge(m, "onramp_edge_budget_in_use_descriptors")
             assert in_use <= limit, (in_use, limit)
             peak = max(peak, in_use)
+            fds = len(os.listdir(f"/proc/{small.proc.pid}/fd"))
+            assert fds <= FD_LIMIT - 200, f"the server holds {fds} descriptors: the reserve is gone"
             rounds += 1
             time.sleep(0.2)
     finally:
@@ -126,7 +137,7 @@ def test_udp_flood_from_many_sources_leaves_the_api_and_other_listeners_serving(
     assert "Too many open files" not in log, small.output_tail()
 
     # After the flood: everything still answers, and the newest flood flows are served.
-    assert lab.api("DescribeProxies", {"Limit": 1})["TotalCount"] >= 1
+    api_answers(small)
     assert dp.tcp_tag(tcp.port, line=b"after") == "t"
     assert held.tag(b"after") == "u"
     late = dp.UdpClient(target.port, src="127.100.200.1")
@@ -187,7 +198,7 @@ def test_tcp_connections_past_the_budget_are_refused_and_the_api_still_answers(s
         assert o.requests == before
         assert refused(lab.metrics(), "budget") >= 1
         assert 'reason="budget"' in plain_log(srv)
-        assert lab.api("DescribeProxies", {"Limit": 1})["TotalCount"] >= 1
+        api_answers(srv)
 
         held.pop().close()
 
