@@ -17,6 +17,8 @@ pub mod gaap;
 pub mod huawei;
 pub mod once;
 pub mod tencent;
+#[cfg(test)]
+mod test_support;
 mod time_fmt;
 
 use std::sync::{Arc, Mutex};

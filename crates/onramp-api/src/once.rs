@@ -126,19 +126,7 @@ mod tests {
     use super::*;
 
     async fn api() -> (Arc<Api>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-                .await
-                .unwrap(),
-        );
-        let control = onramp_control::Control::open(store).await.unwrap();
-        let api = Api::new(
-            control,
-            Arc::new(onramp_core::health::NoHealth),
-            crate::ApiConfig::default(),
-        );
-        (api, dir)
+        crate::test_support::temp_api(crate::ApiConfig::default()).await
     }
 
     fn answer(text: &'static str) -> Response {

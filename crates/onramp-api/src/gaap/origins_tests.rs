@@ -23,14 +23,7 @@ impl Harness {
     }
 
     pub async fn with_config(cfg: ApiConfig) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-                .await
-                .unwrap(),
-        );
-        let control = onramp_control::Control::open(store).await.unwrap();
-        let api = Api::new(control, Arc::new(onramp_core::health::NoHealth), cfg);
+        let (api, dir) = crate::test_support::temp_api(cfg).await;
         Self {
             api,
             clock: AtomicI64::new(1_700_000_000_000),

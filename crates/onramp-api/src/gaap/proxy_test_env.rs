@@ -24,13 +24,6 @@ impl Env {
     }
 
     pub async fn with_regions(regions: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-                .await
-                .unwrap(),
-        );
-        let control = onramp_control::Control::open(store).await.unwrap();
         let regions = regions
             .iter()
             .map(|r| Region {
@@ -43,7 +36,7 @@ impl Env {
             bind_address: "127.0.0.1".into(),
             ..ApiConfig::default()
         };
-        let api = Api::new(control, Arc::new(onramp_core::health::NoHealth), cfg);
+        let (api, dir) = crate::test_support::temp_api(cfg).await;
         Self {
             api,
             clock: AtomicI64::new(1_700_000_000_000),
