@@ -339,32 +339,6 @@ fn report(res: &mut Results, client: &Value, churn: &Churn, seen: &Seen) {
     }));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{split, summary};
-
-    #[test]
-    fn failures_split_by_kill_windows() {
-        let w = [(1000.0, 2000.0), (5000.0, 5500.0)];
-        assert_eq!(
-            split(&[999.0, 1000.0, 1500.0, 3000.0, 5500.0, 6000.0], &w),
-            (3, 3)
-        );
-        assert_eq!(split(&[], &w), (0, 0));
-    }
-
-    #[test]
-    fn summary_fits_after_the_warmup() {
-        let pts = [(0.0, 100.0), (10.0, 5.0), (20.0, 5.0), (30.0, 5.0)];
-        let s = summary(&pts, 10.0);
-        assert_eq!(s["start"], 100.0);
-        assert_eq!(s["end"], 5.0);
-        assert_eq!(s["max"], 100.0);
-        assert_eq!(s["slope_per_hour"], 0.0);
-        assert_eq!(s["fitted_samples"], 3);
-    }
-}
-
 /// Proxy, origins A and B, the two traffic listeners bound to both and healthy; returns the
 /// proxy (the churn listeners go there too) and the origins.
 async fn setup(api: &mut Api) -> anyhow::Result<(String, [Origin; 2])> {
@@ -400,4 +374,30 @@ async fn setup(api: &mut Api) -> anyhow::Result<(String, [Origin; 2])> {
         udp_port: ORIGIN_UDP,
     };
     Ok((proxy, [origin(0), origin(1)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{split, summary};
+
+    #[test]
+    fn failures_split_by_kill_windows() {
+        let w = [(1000.0, 2000.0), (5000.0, 5500.0)];
+        assert_eq!(
+            split(&[999.0, 1000.0, 1500.0, 3000.0, 5500.0, 6000.0], &w),
+            (3, 3)
+        );
+        assert_eq!(split(&[], &w), (0, 0));
+    }
+
+    #[test]
+    fn summary_fits_after_the_warmup() {
+        let pts = [(0.0, 100.0), (10.0, 5.0), (20.0, 5.0), (30.0, 5.0)];
+        let s = summary(&pts, 10.0);
+        assert_eq!(s["start"], 100.0);
+        assert_eq!(s["end"], 5.0);
+        assert_eq!(s["max"], 100.0);
+        assert_eq!(s["slope_per_hour"], 0.0);
+        assert_eq!(s["fitted_samples"], 3);
+    }
 }

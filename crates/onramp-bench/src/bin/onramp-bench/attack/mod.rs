@@ -14,17 +14,18 @@
 //! kind, slow-header connections still open at the end, peak RSS and descriptors beside the
 //! limit, and the edge's refused/shed counters when it exposes them.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use onramp_bench::{procfs, prom};
-use serde_json::{json, Value};
+use onramp_bench::procfs;
 
 use crate::ctx::{self, pause, Ctx, ORIGIN_IP, PROXY_IP};
 use crate::onramp::{self, ListenerPlan};
 use crate::report::{m, Metric, Results, Target};
-use crate::systems::System;
 use crate::watch::{self, Sample};
+
+mod report;
 
 const TCP_PORT: u16 = 6601;
 const UDP_PORT: u16 = 6602;
@@ -163,10 +164,10 @@ fn client_args(ctx_api: &str, seconds: f64) -> Vec<String> {
 
 /// What the harness saw of onramp while the attack ran.
 #[derive(Default)]
-struct Watched {
-    samples: Vec<Sample>,
-    scrapes: Vec<(f64, std::collections::BTreeMap<String, f64>)>,
-    failed_scrapes: u32,
+pub(super) struct Watched {
+    pub samples: Vec<Sample>,
+    pub scrapes: Vec<(f64, BTreeMap<String, f64>)>,
+    pub failed_scrapes: u32,
 }
 
 fn watch_until_done(
@@ -285,97 +286,18 @@ pub fn run(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
     let log_after = watch::log_lines(&api.log);
     proc.stop();
 
-    let normal = watch::report(&client_out)?;
-    let flood_r = watch::report(&flood_out)?;
-    let slow_r = watch::report(&slow_out)?;
-    for kind in ["api", "tcp", "udp"] {
-        let k = &normal["kinds"][kind];
-        let f = |key: &str| k[key].as_f64().unwrap_or(f64::NAN);
-        let (fails, p50, p99): (&'static str, &'static str, &'static str) = match kind {
-            "api" => ("attack_api_failures", "attack_api_p50", "attack_api_p99"),
-            "tcp" => ("attack_tcp_failures", "attack_tcp_p50", "attack_tcp_p99"),
-            _ => ("attack_udp_failures", "attack_udp_p50", "attack_udp_p99"),
-        };
-        res.add(fails, System::Onramp, f("failures"));
-        res.add(p50, System::Onramp, f("p50_ms"));
-        res.add(p99, System::Onramp, f("p99_ms"));
-        let b = &baseline["kinds"][kind];
-        res.note(format!(
-            "attack, {kind}: {} of {} failed ({}); baseline before the attack: {} of {} failed, p50 {} ms, p99 {} ms",
-            k["failures"], k["attempts"], k["errors"], b["failures"], b["attempts"], b["p50_ms"], b["p99_ms"]
-        ));
-    }
-    res.add(
-        "attack_slow_open",
-        System::Onramp,
-        slow_r["still_open"].as_f64().unwrap_or(f64::NAN),
-    );
-    let peak_rss = w.samples.iter().map(|s| s.rss).max().unwrap_or(0);
-    let peak_fds = w.samples.iter().map(|s| s.fds).max().unwrap_or(0);
-    res.add(
-        "attack_peak_rss",
-        System::Onramp,
-        peak_rss as f64 / 1048576.0,
-    );
-    res.add("attack_peak_fds", System::Onramp, peak_fds as f64);
-    // Counters only grow: the last answer seen is the best figure.
-    let last = after.as_ref().or(w.scrapes.last().map(|s| &s.1));
-    let counter = |names: &[&str]| last.and_then(|m| prom::first_of(m, names));
-    let base_counter = |names: &[&str]| {
-        before
-            .as_ref()
-            .and_then(|m| prom::first_of(m, names))
-            .unwrap_or(0.0)
+    let seen = report::Seen {
+        baseline,
+        normal: watch::report(&client_out)?,
+        flood: watch::report(&flood_out)?,
+        slow: watch::report(&slow_out)?,
+        watched: w,
+        before,
+        after,
+        limits,
+        log_lines: log_after.saturating_sub(log_before),
+        alive,
     };
-    if let Some(v) = counter(watch::REFUSED) {
-        res.add(
-            "attack_refused",
-            System::Onramp,
-            v - base_counter(watch::REFUSED),
-        );
-    }
-    if let Some(v) = counter(watch::SHED) {
-        res.add("attack_shed", System::Onramp, v - base_counter(watch::SHED));
-    }
-    let peak_of = |names: &[&str]| {
-        w.scrapes
-            .iter()
-            .filter_map(|(_, m)| prom::first_of(m, names))
-            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
-    };
-    res.note(format!(
-        "attack: onramp open-file limit {limits:?} (soft, hard); peak {peak_fds} descriptors, peak RSS {:.1} MiB; \
-         edge budget peak in use {:?} of {:?}; /metrics unanswered {} of {} times (1 s deadline); \
-         {} log lines during the attack; onramp {} at the end",
-        peak_rss as f64 / 1048576.0,
-        peak_of(watch::BUDGET_IN_USE),
-        counter(watch::BUDGET_LIMIT),
-        w.failed_scrapes,
-        w.failed_scrapes as usize + w.scrapes.len(),
-        log_after.saturating_sub(log_before),
-        if alive { "alive" } else { "EXITED" },
-    ));
-    res.note(format!(
-        "attack: flood sent {} flows in {:.1} s ({} errors); slow-header: {} opened, {} refused at connect, \
-         {} closed by the server (p50 after {} s, {} answered), {} still open at the end",
-        flood_r["flows"], flood_r["seconds"].as_f64().unwrap_or(0.0), flood_r["errors"],
-        slow_r["opened"], slow_r["connect_failed"], slow_r["closed_by_server"],
-        slow_r["closed_after_p50_s"], slow_r["answered"], slow_r["still_open"]
-    ));
-    let series: Vec<Value> = w.samples.iter().map(Sample::json).collect();
-    let scrapes: Vec<Value> = w
-        .scrapes
-        .iter()
-        .map(|(t, m)| json!({"t": watch::round3(*t), "metrics": m}))
-        .collect();
-    res.extra.insert(
-        "attack".into(),
-        json!({
-            "nofile_limits": limits, "baseline": baseline, "client": normal, "flood": flood_r,
-            "slowheader": slow_r, "samples_t_rss_fds_threads": series, "metrics": scrapes,
-            "metrics_before": before, "metrics_after": after, "failed_scrapes": w.failed_scrapes,
-            "onramp_log_lines": log_after.saturating_sub(log_before), "onramp_alive_at_end": alive,
-        }),
-    );
+    report::report(res, &seen);
     Ok(())
 }
