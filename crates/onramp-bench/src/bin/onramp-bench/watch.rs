@@ -62,8 +62,14 @@ pub fn scrape(ctx: &Ctx, admin: &str, limit: Duration) -> Option<BTreeMap<String
 /// The names under which the edge exposes its hardening figures (the first present counts).
 pub const REFUSED: &[&str] = &["onramp_edge_refused_total"];
 pub const SHED: &[&str] = &["onramp_udp_flows_shed_total"];
-pub const BUDGET_IN_USE: &[&str] = &["onramp_edge_budget_in_use"];
-pub const BUDGET_LIMIT: &[&str] = &["onramp_edge_budget_limit"];
+pub const BUDGET_IN_USE: &[&str] = &[
+    "onramp_edge_budget_in_use_descriptors",
+    "onramp_edge_budget_in_use",
+];
+pub const BUDGET_LIMIT: &[&str] = &[
+    "onramp_edge_budget_limit_descriptors",
+    "onramp_edge_budget_limit",
+];
 
 /// The alive-tasks gauge, whatever the edge named it: the first family with "tasks" in its
 /// name that is not a counter.

@@ -1,7 +1,9 @@
 //! The "normal client" of the hardening scenarios: at fixed rates, a TC3-signed GAAP
 //! `DescribeProxies` on a fresh connection, a TCP round trip (connect, 64 bytes, the echo,
-//! close) and a UDP round trip on a fresh socket (so each is a new flow), all from one source
-//! address, apart from any attacker's. Every attempt has a deadline; successes are latency
+//! close) and a UDP round trip, all from one source address, apart from any attacker's. UDP
+//! round trips go either each on a fresh socket (a new flow each) or, like a real client, over
+//! a few kept flows used in turn and replaced now and then (`--udp-flows`, `--udp-reuse`), so
+//! one source stays within a per-source flow limit. Every attempt has a deadline; successes are latency
 //! samples, failures are counted by cause with the wall-clock time they began (the first
 //! 20,000 per kind). Bounded by --seconds.
 
@@ -50,6 +52,12 @@ pub struct Args {
     /// Deadline of one attempt, milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
+    /// UDP flows kept and used in turn (0: a fresh socket, so a new flow, per round trip).
+    #[arg(long, default_value_t = 0)]
+    udp_flows: usize,
+    /// Round trips on a kept flow before it is replaced by a new one.
+    #[arg(long, default_value_t = 50)]
+    udp_reuse: u32,
 }
 
 /// Most failure times kept per kind.
@@ -135,11 +143,16 @@ async fn tcp_round_trip(src: Ipv4Addr, to: SocketAddr) -> Result<(), String> {
     Ok(())
 }
 
-async fn udp_round_trip(src: Ipv4Addr, to: SocketAddr, seq: u64) -> Result<(), String> {
+async fn udp_socket(src: Ipv4Addr, to: SocketAddr) -> Result<UdpSocket, String> {
     let s = UdpSocket::bind(SocketAddrV4::new(src, 0))
         .await
         .map_err(io_kind)?;
     s.connect(to).await.map_err(io_kind)?;
+    Ok(s)
+}
+
+/// One datagram carrying `seq`, and its echo (late echoes of earlier ones are skipped).
+async fn udp_exchange(s: &UdpSocket, seq: u64) -> Result<(), String> {
     let mut msg = [0x55u8; 64];
     msg[..8].copy_from_slice(&seq.to_be_bytes());
     s.send(&msg)
@@ -157,6 +170,67 @@ async fn udp_round_trip(src: Ipv4Addr, to: SocketAddr, seq: u64) -> Result<(), S
     }
 }
 
+/// `fut`, or "Timeout" past `limit`.
+async fn within<F: std::future::Future<Output = Result<(), String>>>(
+    limit: Duration,
+    fut: F,
+) -> Result<(), String> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| Err("Timeout".into()))
+}
+
+enum Slot {
+    Empty,
+    Ready(Rc<UdpSocket>, u32),
+    /// A round trip on this flow is still waiting.
+    Busy,
+}
+
+/// Kept UDP flows: round trip i uses flow i mod n; a flow is replaced after `reuse` round
+/// trips, so new flows keep being made at a rate a per-source limit allows.
+struct Flows {
+    slots: Vec<Slot>,
+    reuse: u32,
+}
+
+/// A UDP round trip: on a fresh socket without kept flows, else on flow `seq mod n`.
+async fn udp_round_trip(
+    src: Ipv4Addr,
+    to: SocketAddr,
+    seq: u64,
+    flows: Option<Rc<RefCell<Flows>>>,
+    limit: Duration,
+) -> Result<(), String> {
+    let Some(flows) = flows else {
+        return within(limit, async {
+            udp_exchange(&udp_socket(src, to).await?, seq).await
+        })
+        .await;
+    };
+    let j = (seq % flows.borrow().slots.len().max(1) as u64) as usize;
+    let taken = std::mem::replace(&mut flows.borrow_mut().slots[j], Slot::Busy);
+    let (sock, uses) = match taken {
+        Slot::Busy => return Err("flow busy".into()),
+        Slot::Ready(s, u) => (s, u),
+        Slot::Empty => match udp_socket(src, to).await {
+            Ok(s) => (Rc::new(s), 0),
+            Err(e) => {
+                flows.borrow_mut().slots[j] = Slot::Empty;
+                return Err(e);
+            }
+        },
+    };
+    let r = within(limit, udp_exchange(&sock, seq)).await;
+    let mut f = flows.borrow_mut();
+    f.slots[j] = if uses + 1 >= f.reuse {
+        Slot::Empty
+    } else {
+        Slot::Ready(sock, uses + 1)
+    };
+    r
+}
+
 #[derive(Clone, Copy)]
 enum Probe {
     Api,
@@ -169,34 +243,37 @@ async fn pace(probe: Probe, rate: f64, a: Rc<Args>, key: Option<Key>, k: Rc<RefC
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(a.seconds);
     let limit = Duration::from_millis(a.timeout_ms);
+    let flows = (a.udp_flows > 0).then(|| {
+        let slots = (0..a.udp_flows).map(|_| Slot::Empty).collect();
+        Rc::new(RefCell::new(Flows {
+            slots,
+            reuse: a.udp_reuse.max(1),
+        }))
+    });
     for i in 0u64.. {
         let at = start + Duration::from_secs_f64(i as f64 / rate.max(0.01));
         if at >= deadline {
             break;
         }
         tokio::time::sleep_until(at.into()).await;
-        let (k, key, src) = (k.clone(), key.clone(), a.source);
+        let (k, key, src, flows) = (k.clone(), key.clone(), a.source, flows.clone());
         tokio::task::spawn_local(async move {
             let began = unix_ms();
             let t0 = Instant::now();
-            let attempt = async {
-                match (probe, &key) {
-                    (Probe::Api, Some(key)) => api_call(src, key).await,
-                    (Probe::Api, None) => Err("no key".into()),
-                    (Probe::Tcp(to), _) => tcp_round_trip(src, to).await,
-                    (Probe::Udp(to), _) => udp_round_trip(src, to, i).await,
-                }
+            let r = match (probe, &key) {
+                (Probe::Api, Some(key)) => within(limit, api_call(src, key)).await,
+                (Probe::Api, None) => Err("no key".into()),
+                (Probe::Tcp(to), _) => within(limit, tcp_round_trip(src, to)).await,
+                (Probe::Udp(to), _) => udp_round_trip(src, to, i, flows, limit).await,
             };
-            let r = tokio::time::timeout(limit, attempt).await;
             let mut k = k.borrow_mut();
             k.attempts += 1;
             match r {
-                Ok(Ok(())) => {
+                Ok(()) => {
                     let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                     k.samples.push(us);
                 }
-                Ok(Err(e)) => k.fail(e, began),
-                Err(_) => k.fail("Timeout".into(), began),
+                Err(e) => k.fail(e, began),
             }
         });
     }

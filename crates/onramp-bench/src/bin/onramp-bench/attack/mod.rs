@@ -7,8 +7,10 @@
 //! connections to the API from 127.0.2.1 (`onramp-load slowheader`), a UDP flood of 25,000
 //! one-datagram flows from distinct sources in 127.1.0.0/16 at 1,000 new flows/s (`onramp-load
 //! flood`), and the normal client from 127.0.0.50 (`onramp-load client`): every 100 ms a
-//! signed `DescribeProxies` on a fresh connection, a TCP round trip and a UDP round trip on
-//! the non-target listeners, each with a 2 s deadline, until 5 s after the flood's last flow.
+//! signed `DescribeProxies` on a fresh connection, a TCP round trip on a fresh connection and
+//! a UDP round trip on the non-target listeners, each with a 2 s deadline, until 5 s after the
+//! flood's last flow. Its UDP round trips take 4 kept flows in turn, each replaced after 50
+//! (a new flow every 5 s, about 16 flows alive at most: a user's, within a per-source limit).
 //! Every 500 ms the harness samples onramp's `VmRSS` and `/proc/PID/fd`; every 2 s it reads
 //! `/metrics` (1 s deadline). Reported: the normal client's failures (goal 0) and p50/p99 per
 //! kind, slow-header connections still open at the end, peak RSS and descriptors beside the
@@ -158,6 +160,10 @@ fn client_args(ctx_api: &str, seconds: f64) -> Vec<String> {
         seconds.to_string(),
         "--source".into(),
         CLIENT_SOURCE.into(),
+        "--udp-flows".into(),
+        "4".into(),
+        "--udp-reuse".into(),
+        "50".into(),
     ]
     .to_vec()
 }

@@ -3,8 +3,9 @@
 //!
 //! - Traffic: `onramp-load client` from 127.0.0.60 on a TCP and a UDP listener, each bound to
 //!   two echo origins A (127.0.0.4) and B (127.0.0.5): 20 short TCP connections (64 B echoed)
-//!   and 20 UDP round trips on fresh sockets per second, and one signed `DescribeProxies` a
-//!   second.
+//!   and 20 UDP round trips per second (over 8 kept flows in turn, each replaced after 50, so a
+//!   new flow every 2.5 s and at most about 32 alive: within a per-source flow limit), and one
+//!   signed `DescribeProxies` a second.
 //! - API writes, about three a second, by the harness: a churn listener (TCP and UDP in turn)
 //!   is created, bound to A and B, re-bound to A, unbound, deleted; then the next.
 //! - Origins: every minute (the first at 30 s) A or B in turn is killed (SIGKILL by its PID)
@@ -15,7 +16,8 @@
 //! client cannot tell which origin served it), else "other" (goal 0). Every 10 s: RSS,
 //! descriptors, threads and, if `/metrics` has one, the alive-tasks gauge. Each series is
 //! reported with its start, end and maximum and a least-squares slope per hour, fitted after a
-//! warm-up (90 s, or half the run if shorter) in which UDP flows (60 s idle expiry) build up.
+//! warm-up (90 s, or half the run if shorter) in which replaced UDP flows (60 s idle expiry)
+//! build up.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -166,6 +168,10 @@ pub fn run(ctx: &Ctx, minutes: f64, res: &mut Results) -> anyhow::Result<()> {
             seconds.to_string(),
             "--source".into(),
             CLIENT_SOURCE.into(),
+            "--udp-flows".into(),
+            "8".into(),
+            "--udp-reuse".into(),
+            "50".into(),
         ],
     )?;
     let t0 = Instant::now();
