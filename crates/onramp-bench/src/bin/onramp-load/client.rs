@@ -3,9 +3,10 @@
 //! close) and a UDP round trip, all from one source address, apart from any attacker's. UDP
 //! round trips go either each on a fresh socket (a new flow each) or, like a real client, over
 //! a few kept flows used in turn and replaced now and then (`--udp-flows`, `--udp-reuse`), so
-//! one source stays within a per-source flow limit. Every attempt has a deadline; successes are latency
-//! samples, failures are counted by cause with the wall-clock time they began (the first
-//! 20,000 per kind). Bounded by --seconds.
+//! one source stays within a per-source flow limit. Every attempt has a deadline; successes
+//! are latency samples, failures are counted by cause with the wall-clock time they began (the
+//! first 20,000 per kind; a "flow busy" failure is dated when the round trip that held the flow
+//! began, its cause). Bounded by --seconds.
 
 use std::cell::RefCell;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -183,8 +184,8 @@ async fn within<F: std::future::Future<Output = Result<(), String>>>(
 enum Slot {
     Empty,
     Ready(Rc<UdpSocket>, u32),
-    /// A round trip on this flow is still waiting.
-    Busy,
+    /// A round trip on this flow, begun then (Unix ms), is still waiting.
+    Busy(f64),
 }
 
 /// Kept UDP flows: round trip i uses flow i mod n; a flow is replaced after `reuse` round
@@ -194,34 +195,43 @@ struct Flows {
     reuse: u32,
 }
 
-/// A UDP round trip: on a fresh socket without kept flows, else on flow `seq mod n`.
+/// A UDP round trip begun at `began` (Unix ms): on a fresh socket without kept flows, else on
+/// flow `seq mod n`. A failure carries its cause and its date: "flow busy" (the flow's previous
+/// round trip is still waiting) is dated when that round trip began, the cause of both.
 async fn udp_round_trip(
     src: Ipv4Addr,
     to: SocketAddr,
     seq: u64,
     flows: Option<Rc<RefCell<Flows>>>,
     limit: Duration,
-) -> Result<(), String> {
+    began: f64,
+) -> Result<(), (String, f64)> {
     let Some(flows) = flows else {
         return within(limit, async {
             udp_exchange(&udp_socket(src, to).await?, seq).await
         })
-        .await;
+        .await
+        .map_err(|e| (e, began));
     };
     let j = (seq % flows.borrow().slots.len().max(1) as u64) as usize;
-    let taken = std::mem::replace(&mut flows.borrow_mut().slots[j], Slot::Busy);
+    let taken = std::mem::replace(&mut flows.borrow_mut().slots[j], Slot::Busy(began));
     let (sock, uses) = match taken {
-        Slot::Busy => return Err("flow busy".into()),
+        Slot::Busy(since) => {
+            flows.borrow_mut().slots[j] = Slot::Busy(since);
+            return Err(("flow busy".into(), since));
+        }
         Slot::Ready(s, u) => (s, u),
         Slot::Empty => match udp_socket(src, to).await {
             Ok(s) => (Rc::new(s), 0),
             Err(e) => {
                 flows.borrow_mut().slots[j] = Slot::Empty;
-                return Err(e);
+                return Err((e, began));
             }
         },
     };
-    let r = within(limit, udp_exchange(&sock, seq)).await;
+    let r = within(limit, udp_exchange(&sock, seq))
+        .await
+        .map_err(|e| (e, began));
     let mut f = flows.borrow_mut();
     f.slots[j] = if uses + 1 >= f.reuse {
         Slot::Empty
@@ -260,11 +270,12 @@ async fn pace(probe: Probe, rate: f64, a: Rc<Args>, key: Option<Key>, k: Rc<RefC
         tokio::task::spawn_local(async move {
             let began = unix_ms();
             let t0 = Instant::now();
+            let dated = |r: Result<(), String>| r.map_err(|e| (e, began));
             let r = match (probe, &key) {
-                (Probe::Api, Some(key)) => within(limit, api_call(src, key)).await,
-                (Probe::Api, None) => Err("no key".into()),
-                (Probe::Tcp(to), _) => within(limit, tcp_round_trip(src, to)).await,
-                (Probe::Udp(to), _) => udp_round_trip(src, to, i, flows, limit).await,
+                (Probe::Api, Some(key)) => dated(within(limit, api_call(src, key)).await),
+                (Probe::Api, None) => dated(Err("no key".into())),
+                (Probe::Tcp(to), _) => dated(within(limit, tcp_round_trip(src, to)).await),
+                (Probe::Udp(to), _) => udp_round_trip(src, to, i, flows, limit, began).await,
             };
             let mut k = k.borrow_mut();
             k.attempts += 1;
@@ -273,7 +284,7 @@ async fn pace(probe: Probe, rate: f64, a: Rc<Args>, key: Option<Key>, k: Rc<RefC
                     let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                     k.samples.push(us);
                 }
-                Err(e) => k.fail(e, began),
+                Err((e, at)) => k.fail(e, at),
             }
         });
     }

@@ -42,8 +42,10 @@ fn client_kind(res: &mut Results, seen: &Seen, kind: &str, ids: [&'static str; 3
                 .collect()
         })
         .unwrap_or_default();
-    let span = match (times.first(), times.last()) {
-        (Some(a), Some(b)) => format!(", from {a:.1} s to {b:.1} s into the attack"),
+    let first = times.iter().copied().reduce(f64::min);
+    let last = times.iter().copied().reduce(f64::max);
+    let span = match (first, last) {
+        (Some(a), Some(b)) => format!(", begun from {a:.1} s to {b:.1} s into the attack"),
         _ => String::new(),
     };
     let b = &seen.baseline["kinds"][kind];
