@@ -118,9 +118,9 @@ pub(super) fn report(res: &mut Results, client: &Value, churn: &Churn, seen: &Se
         )
     };
     res.note(format!(
-        "soak: {:.0} s, {} origin kills; {}; {}; {}; {}{}; API writes {} ok, {} failed{}; onramp {} at the end",
+        "soak: {:.0} s, {} origin kills; {}; {}; {}; {}; API writes {} ok, {} failed{}; onramp {} at the end",
         seen.seconds, seen.windows.len(), line("RSS MiB", &sums[0].1), line("fds", &sums[1].1), line("threads", &sums[2].1),
-        line("tasks", &sums[3].1), seen.tasks_name.as_ref().map_or(" (no tasks gauge in /metrics)".to_string(), |n| format!(" ({n})")),
+        seen.tasks_name.as_ref().map_or("no tasks gauge in /metrics".to_string(), |n| line(&format!("tasks ({n})"), &sums[3].1)),
         churn.ok, churn.failed, churn.first_error.as_ref().map_or(String::new(), |e| format!(" (first: {e})")),
         if seen.alive { "alive" } else { "EXITED" },
     ));
