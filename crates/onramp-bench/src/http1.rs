@@ -33,7 +33,11 @@ fn bad(msg: &str) -> io::Error {
 
 impl Conn {
     pub async fn connect(addr: &str) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
+        Self::from_stream(TcpStream::connect(addr).await?)
+    }
+
+    /// Use a connection opened elsewhere (e.g. from a chosen source address).
+    pub fn from_stream(stream: TcpStream) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,

@@ -100,9 +100,23 @@ pub fn fd_count(pid: u32) -> Option<usize> {
     Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
+/// Threads of `pid`.
+pub fn thread_count(pid: u32) -> Option<u64> {
+    status_field(pid, "Threads")?.parse().ok()
+}
+
 /// The soft and hard open-file limits of this process.
 pub fn nofile_limits() -> Option<(u64, u64)> {
-    let text = fs::read_to_string("/proc/self/limits").ok()?;
+    nofile_limits_in("/proc/self/limits")
+}
+
+/// The soft and hard open-file limits of `pid`.
+pub fn nofile_limits_of(pid: u32) -> Option<(u64, u64)> {
+    nofile_limits_in(&format!("/proc/{pid}/limits"))
+}
+
+fn nofile_limits_in(path: &str) -> Option<(u64, u64)> {
+    let text = fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with("Max open files"))?;
     let mut it = line["Max open files".len()..].split_whitespace();
     let soft = it.next()?.parse().ok()?;

@@ -51,6 +51,22 @@ pub fn spread_pct(values: &[f64]) -> f64 {
     (hi - lo) / 2.0 / m.abs() * 100.0
 }
 
+/// Least-squares slope of `points` (x, y); 0 for fewer than two distinct x.
+pub fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return 0.0;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    if sxx == 0.0 {
+        return 0.0;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    sxy / sxx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +86,15 @@ mod tests {
         assert!(median(&[]).is_nan());
         assert_eq!(spread_pct(&[10.0]), 0.0);
         assert!((spread_pct(&[9.0, 10.0, 11.0]) - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn slope_of_a_line_and_of_noise() {
+        let line: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 3.0 * i as f64 + 2.0)).collect();
+        assert!((slope(&line) - 3.0).abs() < 1e-9);
+        let flat = [(0.0, 5.0), (1.0, 6.0), (2.0, 5.0), (3.0, 6.0), (4.0, 5.0)];
+        assert!(slope(&flat).abs() < 0.11);
+        assert_eq!(slope(&[(1.0, 1.0)]), 0.0);
+        assert_eq!(slope(&[(1.0, 1.0), (1.0, 9.0)]), 0.0);
     }
 }

@@ -9,6 +9,8 @@
 //! repetition (the order rotates), and every process this harness starts is stopped by PID.
 #![forbid(unsafe_code)]
 
+mod attack;
+mod churn;
 mod control;
 mod ctx;
 mod dataplane;
@@ -17,7 +19,9 @@ mod install;
 mod onramp;
 mod procs;
 mod report;
+mod soak;
 mod systems;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,9 +36,15 @@ use crate::procs::{Proc, Spec};
 use crate::report::Results;
 use crate::systems::{Flavor, System};
 
-const ALL_GROUPS: [&str; 9] = [
+const ALL_GROUPS: [&str; 11] = [
     "bulk", "connrate", "latency", "udp", "memory", "floor", "api", "converge", "failover",
+    "attack", "soak",
 ];
+
+/// Run only when named in `--only`: the soak always; the attack in quick mode.
+fn on_request(group: &str, quick: bool) -> bool {
+    group == "soak" || (quick && group == "attack")
+}
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +59,9 @@ struct Cli {
     #[arg(long)]
     reps: Option<usize>,
     /// Scenario groups to run (comma-separated): bulk, connrate, latency, udp, memory, floor
-    /// (scenario 1 through a bare splice relay), api, converge, failover.
+    /// (scenario 1 through a bare splice relay), api, converge, failover, attack (UDP flood and
+    /// slow-header connections beside a normal client; not in --quick unless named) and soak
+    /// (only when named).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Systems to run (comma-separated): direct, onramp, haproxy, nginx.
@@ -64,6 +76,9 @@ struct Cli {
     /// Do not try to install missing packages.
     #[arg(long)]
     no_install: bool,
+    /// Length of the soak scenario, minutes.
+    #[arg(long, default_value_t = 30.0)]
+    soak_minutes: f64,
 }
 
 fn main() -> ExitCode {
@@ -149,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let groups: Vec<String> = selected(&cli.only, &ALL_GROUPS, |g| g.to_string())
         .context("--only")?
         .into_iter()
+        .filter(|g| !cli.only.is_empty() || !on_request(g, cli.quick))
         .map(str::to_string)
         .collect();
     let systems =
@@ -168,7 +184,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
-    if !cli.no_install {
+    // The onramp-only groups need no peer and no tool from a package.
+    let onramp_only = ["api", "converge", "attack", "soak"];
+    if !cli.no_install && !groups.iter().all(|g| onramp_only.contains(&g.as_str())) {
         install::ensure()?;
     }
     let plan = Plan::new(cli.quick, cli.reps);
@@ -224,6 +242,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if groups.iter().any(|g| g == "failover") {
         println!("scenario 8: failover");
         failover::run(&ctx, &systems, &mut res);
+    }
+    if groups.iter().any(|g| g == "attack") && systems.contains(&System::Onramp) {
+        println!("scenario attack: UDP flood and slow-header connections beside a normal client");
+        if let Err(e) = attack::run(&ctx, &mut res) {
+            res.note(format!("attack: {e:#}"));
+        }
+    }
+    if groups.iter().any(|g| g == "soak") && systems.contains(&System::Onramp) {
+        println!("scenario soak: {} minutes", cli.soak_minutes);
+        if let Err(e) = soak::run(&ctx, cli.soak_minutes, &mut res) {
+            res.note(format!("soak: {e:#}"));
+        }
     }
     let mut machine = machine;
     machine["seconds"] = json!(started.elapsed().as_secs());

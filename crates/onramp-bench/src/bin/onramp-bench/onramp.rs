@@ -16,6 +16,10 @@ use crate::procs::{Proc, Spec};
 pub struct Api {
     pub client: Client,
     pub addr: String,
+    /// The admin endpoint (`/metrics`), `host:port`.
+    pub admin: String,
+    /// onramp's stdout and stderr.
+    pub log: std::path::PathBuf,
 }
 
 /// How long a change may take to be applied by the edge.
@@ -23,6 +27,12 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Start `onramp serve` (release build) pinned to the proxy CPU.
 pub fn start(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
+    start_with(ctx, None)
+}
+
+/// Same, with the open-file limit (soft = hard) set to `nofile` before onramp runs (through
+/// `prlimit`, which then executes onramp in the same process).
+pub fn start_with(ctx: &Ctx, nofile: Option<u64>) -> anyhow::Result<(Proc, Api)> {
     let n = ctx.next();
     let data = ctx.path(&format!("onramp-{n}"));
     std::fs::create_dir_all(&data)?;
@@ -30,18 +40,27 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
     let admin_port = free_port()?;
     let api_addr = format!("127.0.0.1:{api_port}");
     let log = ctx.path(&format!("onramp-{n}.log"));
-    let mut proc = Proc::start(Spec {
-        name: "onramp",
-        cpu: PROXY_CPU,
-        program: &ctx.bin("onramp"),
-        args: [
+    let admin = format!("127.0.0.1:{admin_port}");
+    let onramp = ctx.bin("onramp");
+    let (program, mut args) = match nofile {
+        Some(limit) => (
+            std::path::PathBuf::from("prlimit"),
+            vec![
+                format!("--nofile={limit}:{limit}"),
+                onramp.to_string_lossy().to_string(),
+            ],
+        ),
+        None => (onramp, Vec::new()),
+    };
+    args.extend(
+        [
             "serve",
             "--data-dir",
             &data.to_string_lossy(),
             "--api-listen",
             &api_addr,
             "--admin-listen",
-            &format!("127.0.0.1:{admin_port}"),
+            &admin,
             "--region",
             "local",
             "--bind-address",
@@ -52,8 +71,13 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
             "1",
         ]
         .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        .map(|s| s.to_string()),
+    );
+    let mut proc = Proc::start(Spec {
+        name: "onramp",
+        cpu: PROXY_CPU,
+        program: &program,
+        args,
         env: vec![
             ("ONRAMP_ROOT_SECRET_ID".into(), SECRET_ID.into()),
             ("ONRAMP_ROOT_SECRET_KEY".into(), SECRET_KEY.into()),
@@ -86,6 +110,8 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
         Api {
             client,
             addr: api_addr,
+            admin,
+            log,
         },
     ))
 }

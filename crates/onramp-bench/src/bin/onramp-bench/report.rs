@@ -32,7 +32,7 @@ pub struct Metric {
     pub target: Target,
 }
 
-const fn m(
+pub const fn m(
     id: &'static str,
     title: &'static str,
     unit: &'static str,
@@ -270,9 +270,16 @@ pub const METRICS: &[Metric] = &[
     ),
 ];
 
-pub fn metric(id: &str) -> &'static Metric {
+/// Every figure: the comparison scenarios, then the hardening ones (onramp only).
+fn all() -> impl Iterator<Item = &'static Metric> {
     METRICS
         .iter()
+        .chain(crate::attack::METRICS)
+        .chain(crate::soak::METRICS)
+}
+
+pub fn metric(id: &str) -> &'static Metric {
+    all()
         .find(|m| m.id == id)
         .unwrap_or_else(|| panic!("unknown metric {id}"))
 }
@@ -365,7 +372,7 @@ impl Results {
             "| scenario | unit | direct | onramp | haproxy | nginx | onramp / better peer | onramp target |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-        for m in METRICS {
+        for m in all() {
             let cells: Vec<String> = System::ALL
                 .iter()
                 .map(
@@ -402,8 +409,7 @@ impl Results {
 
     /// Targets onramp misses, one line each.
     pub fn misses(&self) -> Vec<String> {
-        METRICS
-            .iter()
+        all()
             .filter_map(|m| {
                 let (ratio, target, met) = self.verdict(m);
                 (met == Some(false)).then(|| {

@@ -7,13 +7,17 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod client;
 mod connrate;
 mod echo;
+mod flood;
 mod idle;
 mod pingpong;
+mod slowheader;
 mod splice_relay;
 mod udp;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -45,6 +49,37 @@ enum Command {
     Api(api::Args),
     /// A bare blocking splice relay: the floor of TCP relaying on this machine, not a product.
     SpliceRelay(splice_relay::Args),
+    /// UDP flood: F one-datagram flows from distinct loopback sources at R new flows/s.
+    Flood(flood::Args),
+    /// Slow-header HTTP connections: a request head trickled one byte at a time, never ended.
+    Slowheader(slowheader::Args),
+    /// A normal client at fixed rates: signed API call, TCP round trip, UDP round trip.
+    Client(client::Args),
+}
+
+/// Errors counted by cause.
+#[derive(Default)]
+pub struct ErrorCount {
+    pub count: u64,
+    pub kinds: BTreeMap<String, u64>,
+}
+
+impl ErrorCount {
+    pub fn add(&mut self, cause: String) {
+        self.count += 1;
+        *self.kinds.entry(cause).or_default() += 1;
+    }
+}
+
+/// Raise this process's open-file soft limit to its hard limit (the flood and the slow-header
+/// connections must not be limited by the load tool's own descriptors).
+fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }
 
 /// Refuse any address outside 127.0.0.0/8: the benchmark never sends a packet elsewhere.
@@ -57,6 +92,7 @@ pub fn loopback(addr: &SocketAddr) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    raise_nofile();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,6 +112,9 @@ fn main() -> ExitCode {
             Command::Idle(a) => idle::run(a).await,
             Command::Api(a) => api::run(a).await,
             Command::SpliceRelay(a) => splice_relay::run(a),
+            Command::Flood(a) => flood::run(a).await,
+            Command::Slowheader(a) => slowheader::run(a).await,
+            Command::Client(a) => client::run(a).await,
         }
     });
     match result {
