@@ -103,14 +103,31 @@ fn drain(backends: Vec<Arc<Backend>>, cfg: &EdgeConfig) {
     for b in &backends {
         b.drain();
     }
-    let timeout = cfg.drain_timeout;
+    // Nothing open: nothing to wait for. Otherwise watch the connections and flows end (checked
+    // every second), and cut what is left at the drain timeout; so a drained backend set holds a
+    // task only while something of it is still open.
+    let idle = |bs: &[Arc<Backend>]| {
+        bs.iter()
+            .all(|b| b.active.load(std::sync::atomic::Ordering::Relaxed) == 0)
+    };
+    if idle(&backends) {
+        // A connection that picked one of them just before the drain flag sees the kill.
+        backends.iter().for_each(|b| b.kill());
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + cfg.drain_timeout;
     tokio::spawn(async move {
-        tokio::time::sleep(timeout).await;
+        while tokio::time::Instant::now() < deadline && !idle(&backends) {
+            tokio::time::sleep(DRAIN_POLL.min(deadline - tokio::time::Instant::now())).await;
+        }
         for b in backends {
             b.kill();
         }
     });
 }
+
+/// How often a drain looks whether its connections have ended.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl EdgeState {
     async fn apply(&mut self, snap: &Snapshot) -> Vec<(String, String)> {
