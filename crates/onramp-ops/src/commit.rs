@@ -5,6 +5,7 @@ use onramp_control::{Control, WriteError};
 use onramp_core::{Kind, Millis, Op, Record, State, Task};
 use onramp_store::{Constraint, StoreError};
 
+use crate::ids::Ids;
 use crate::{Cx, OpError};
 
 /// Tasks older than this are dropped as new ones are written.
@@ -57,13 +58,14 @@ impl<R> From<(Vec<Op>, R)> for Plan<R> {
     }
 }
 
-/// Compute a plan from the current state and commit it with its task record. Returns the
+/// Compute a plan from the current state (`f` draws new IDs from the batch's `Ids`) and commit it with its task record. Returns the
 /// revision of the write and the plan's outcome. An empty plan commits nothing.
 pub async fn commit<R>(
     control: &Control,
     call: &Call<'_>,
-    f: impl FnOnce(&Cx, &State) -> Result<Plan<R>, OpError>,
+    f: impl FnOnce(&Cx, &State, &mut Ids) -> Result<Plan<R>, OpError>,
 ) -> Result<(u64, R), OpError> {
+    let mut ids = Ids::new();
     let result = control
         .write(|st| {
             let cx = Cx {
@@ -71,7 +73,7 @@ pub async fn commit<R>(
                 now: call.now,
                 applied: control.applied_revision(),
             };
-            let plan = f(&cx, st)?;
+            let plan = f(&cx, st, &mut ids)?;
             let mut ops = plan.ops;
             if !ops.is_empty() || plan.task_anyway {
                 ops.extend(task_ops(st, call));

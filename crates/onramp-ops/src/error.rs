@@ -36,7 +36,10 @@ pub enum OpError {
     },
     /// The listener exists but speaks the other protocol.
     #[error("listener {listener} is a {} listener", protocol.upper())]
-    WrongProtocol { listener: String, protocol: Protocol },
+    WrongProtocol {
+        listener: String,
+        protocol: Protocol,
+    },
     /// Deletion order: the resource still has origins bound (to `listener`).
     #[error("{res:?} {id} is still bound (listener {listener})")]
     StillBound {

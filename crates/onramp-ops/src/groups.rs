@@ -6,9 +6,7 @@
 //! which deletes its members' cascades, its own listeners' cascades, then the group; opening or
 //! closing a group switches every member.
 
-use onramp_core::{
-    AcceleratorChange, AcceleratorGroup, Dialect, Kind, Op, Record, State, Tag,
-};
+use onramp_core::{AcceleratorChange, AcceleratorGroup, Dialect, Kind, Op, Record, State, Tag};
 
 use crate::accelerators::{base, cascade, still_bound, switched};
 use crate::ids::{Ids, Short};

@@ -20,14 +20,21 @@ pub struct NewOrigins<'a> {
     pub addresses: &'a [(String, OriginKind)],
 }
 
+/// A new origin's ID and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub id: String,
+    pub address: String,
+}
+
 /// One origin per address; refused if an address is already registered in the project.
-/// Returns the ops and the new (ID, address) pairs in order.
+/// Returns the ops and the new origins in order.
 pub fn add(
     cx: &Cx,
     st: &State,
     ids: &mut Ids,
     req: &NewOrigins<'_>,
-) -> Result<(Vec<Op>, Vec<(String, String)>), OpError> {
+) -> Result<(Vec<Op>, Vec<Registered>), OpError> {
     let mut ops = Vec::with_capacity(req.addresses.len());
     let mut out = Vec::with_capacity(req.addresses.len());
     for (address, kind) in req.addresses {
@@ -41,7 +48,10 @@ pub fn add(
             });
         }
         let id = ids.short(st, Short::Origin);
-        out.push((id.clone(), address.clone()));
+        out.push(Registered {
+            id: id.clone(),
+            address: address.clone(),
+        });
         ops.push(Op::Put(Record::Origin(Origin {
             id,
             account_id: cx.account.clone(),

@@ -3,7 +3,9 @@
 //! Dialects only translate a `Phase` into their words (GAAP `CREATING`/`ListenerStatus` 1,
 //! Huawei `PENDING`, BM status 0).
 
-use onramp_core::{Accelerator, AcceleratorChange, AcceleratorGroup, Listener, ListenerChange, Task};
+use onramp_core::{
+    Accelerator, AcceleratorChange, AcceleratorGroup, Listener, ListenerChange, Task,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
