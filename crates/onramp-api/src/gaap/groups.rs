@@ -7,6 +7,7 @@
 
 use onramp_core::{AcceleratorGroup, Dialect, State};
 use onramp_ops::groups::{self, Access, NewGroup};
+use onramp_ops::status::Phase;
 use onramp_ops::Plan;
 use serde_json::{json, Map, Value};
 
@@ -107,10 +108,10 @@ fn group_info(api: &Api, g: &AcceleratorGroup) -> Value {
 
 /// ProxyGroupDetail `Status`: 0 running (or closed: no code of its own), 1 creating, 12 changing.
 fn detail_status(api: &Api, g: &AcceleratorGroup) -> i64 {
-    match views::group_status(api, g) {
-        "CREATING" => 1,
-        "CHANGING" => 12,
-        _ => 0,
+    match api.group_phase(g) {
+        Phase::Running | Phase::Closed => 0,
+        Phase::Creating => 1,
+        _ => 12,
     }
 }
 
