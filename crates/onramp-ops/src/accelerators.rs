@@ -359,3 +359,7 @@ pub(crate) fn still_bound(st: &State, res: Res, owner_id: &str) -> OpError {
         listener,
     }
 }
+
+#[cfg(test)]
+#[path = "accelerators_tests.rs"]
+mod tests;

@@ -177,3 +177,7 @@ fn ensure_implicit_group(
     ops.push(Op::Put(Record::EndpointGroup(eg)));
     id
 }
+
+#[cfg(test)]
+#[path = "bindings_tests.rs"]
+mod tests;

@@ -128,3 +128,7 @@ fn from_store(e: StoreError) -> OpError {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "commit_tests.rs"]
+mod tests;
