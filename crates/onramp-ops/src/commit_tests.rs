@@ -47,13 +47,14 @@ async fn a_write_is_recorded_as_its_task_and_an_empty_one_is_not() {
     .await
     .unwrap();
     assert_eq!(out, 7);
-    let st = c.state();
-    let t = st.task(ACCOUNT, "req-1").unwrap();
-    assert_eq!(
-        (t.action.as_str(), t.revision, t.created_at),
-        ("CreateThing", rev, 1_000)
-    );
-    drop(st);
+    {
+        let st = c.state();
+        let t = st.task(ACCOUNT, "req-1").unwrap();
+        assert_eq!(
+            (t.action.as_str(), t.revision, t.created_at),
+            ("CreateThing", rev, 1_000)
+        );
+    }
     commit(&c, &call("req-2", 2_000), |_, _, _| {
         Ok(Plan::new(vec![], ()))
     })
