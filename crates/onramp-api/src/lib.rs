@@ -31,6 +31,7 @@ use onramp_auth::ratelimit::RateLimiter;
 use onramp_auth::replay::AccountNonces;
 use onramp_control::Control;
 use onramp_core::health::HealthSource;
+use onramp_ops::status::{self, Phase};
 
 pub use time_fmt::*;
 
@@ -94,6 +95,20 @@ impl Api {
             cfg,
             started: Instant::now(),
         })
+    }
+
+    /// The lifecycle a listener reports (every dialect translates this one computation).
+    pub fn listener_phase(&self, l: &onramp_core::Listener) -> Phase {
+        let failed = self.health.listener_failure(&l.id).is_some();
+        status::listener(l, self.control.applied_revision(), failed)
+    }
+
+    pub fn accelerator_phase(&self, a: &onramp_core::Accelerator) -> Phase {
+        status::accelerator(a, self.control.applied_revision())
+    }
+
+    pub fn group_phase(&self, g: &onramp_core::AcceleratorGroup) -> Phase {
+        status::group(g, self.control.applied_revision())
     }
 
     /// Whether `account` may call `action` now (token bucket per account and action).

@@ -156,3 +156,34 @@ fn only_the_caller_step_reads_keys() {
         }
     }
 }
+
+/// The rules of the model live in one place, `onramp-ops`: a dialect decodes its request into an
+/// operation and encodes the outcome, and never builds the records of a write nor writes itself.
+#[test]
+fn only_the_operations_layer_builds_writes() {
+    let api = root().join("crates/onramp-api/src");
+    let mut files = Vec::new();
+    rust_files(&api, &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        if f.file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("test"))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in ["Op::Put", "Op::Delete", "control.write(", "WriteError"] {
+            assert!(
+                !text.contains(needle),
+                "{} uses `{needle}`: writes are planned by onramp-ops and committed by onramp_ops::commit",
+                f.display()
+            );
+        }
+    }
+    let ops = manifest(&root().join("crates/onramp-ops"));
+    let deps = ops.split("[dev-dependencies]").next().unwrap_or("");
+    assert!(
+        !deps.contains("onramp-api") && !deps.contains("axum") && !deps.contains("serde_json"),
+        "onramp-ops knows no dialect nor wire format"
+    );
+}

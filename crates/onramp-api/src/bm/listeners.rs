@@ -32,7 +32,8 @@ fn view(ctx: &BmCtx<'_>, l: &Listener) -> Value {
         "healthRequest": h.send,
         "healthResponse": h.expect,
         "toaFlag": i64::from(l.client_ip == ClientIpMethod::Toa),
-        "status": if ctx.api.control.is_applied(l.revision) { 1 } else { 0 },
+        // 1 only once the edges serve it (not while changing, nor when its port was taken).
+        "status": i64::from(ctx.api.listener_phase(l).is_settled()),
         "addTimestamp": plain_datetime(l.created_at),
     })
 }

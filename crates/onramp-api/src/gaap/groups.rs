@@ -5,21 +5,16 @@
 //! `Force=1` removes its listeners and its proxies with theirs; open/close switch the group and
 //! every member.
 
-use onramp_core::{ids, AcceleratorChange, AcceleratorGroup, Kind, Op, Record, State, Tag};
+use onramp_core::{AcceleratorGroup, Dialect, State};
+use onramp_ops::groups::{self, Access, NewGroup};
+use onramp_ops::status::Phase;
+use onramp_ops::Plan;
 use serde_json::{json, Map, Value};
 
-use super::proxies::{fresh_id, new_proxy, rules, status_sets, switched};
+use super::proxies::{rules, status_sets};
 use crate::gaap::{commit, obj, page, tags_match, views};
 use crate::tencent::{Ctx, Params, TcError, TcResult};
 use crate::{Api, Region};
-
-/// One item of `AccessRegionSet`.
-struct Access {
-    region: String,
-    bandwidth: u64,
-    concurrent: u64,
-    network_type: String,
-}
 
 fn access_set(api: &Api, p: &Params) -> TcResult<Vec<Access>> {
     let items = p.objects(
@@ -39,7 +34,7 @@ fn access_set(api: &Api, p: &Params) -> TcResult<Vec<Access>> {
         }
         out.push(Access {
             region,
-            bandwidth: rules::bandwidth(&field("Bandwidth"), it.i64_req("Bandwidth")?)?,
+            bandwidth_mbps: rules::bandwidth(&field("Bandwidth"), it.i64_req("Bandwidth")?)?,
             concurrent: rules::concurrent(&field("Concurrent"), it.i64_req("Concurrent")?)?,
             network_type: it
                 .one_of("NetworkType", &["normal", "cn2"])?
@@ -50,85 +45,36 @@ fn access_set(api: &Api, p: &Params) -> TcResult<Vec<Access>> {
 }
 
 /// A validated CreateProxyGroup request.
-struct NewGroup {
-    project_id: i64,
-    name: String,
-    origin_region: String,
-    tags: Vec<Tag>,
-    access: Vec<Access>,
-    ip_version: String,
-    package_type: String,
-}
-
-impl NewGroup {
-    fn parse(api: &Api, p: &Params) -> TcResult<Self> {
-        let project_id =
-            rules::project(p, "ProjectId")?.ok_or_else(|| TcError::missing("ProjectId"))?;
-        let name = rules::name(p, "GroupName", 30)?;
-        let origin_region =
-            rules::dest_region(api, "RealServerRegion", &p.nonempty("RealServerRegion")?)?;
-        let tags = crate::gaap::tags(p, 50)?;
-        let access = access_set(api, p)?;
-        p.flag("Http3Supported")?;
-        Ok(Self {
-            project_id,
-            name,
-            origin_region,
-            tags,
-            access,
-            ip_version: p
-                .one_of("IPAddressVersion", rules::IP_VERSIONS)?
-                .unwrap_or_else(|| "IPv4".into()),
-            package_type: p
-                .one_of("PackageType", &["Thunder", "Accelerator"])?
-                .unwrap_or_else(|| "Thunder".into()),
-        })
-    }
-
-    /// The group record and its proxies, one per access region, named `<GroupName>-<region>`.
-    fn ops(&self, ctx: &Ctx<'_>, st: &State) -> (Vec<Op>, String) {
-        let g = AcceleratorGroup {
-            id: fresh_id(ids::GROUP, |id| st.groups.contains_key(id)),
-            account_id: ctx.account.id.clone(),
-            name: self.name.clone(),
-            project_id: self.project_id,
-            origin_region: self.origin_region.clone(),
-            tags: self.tags.clone(),
-            enabled: true,
-            ip_version: self.ip_version.clone(),
-            package_type: self.package_type.clone(),
-            change: AcceleratorChange::Create,
-            created_at: ctx.now,
-            updated_at: ctx.now,
-            revision: 0,
-        };
-        let mut ops = Vec::with_capacity(self.access.len() + 1);
-        for a in &self.access {
-            let base = new_proxy(ctx, st);
-            ops.push(Op::Put(Record::Accelerator(onramp_core::Accelerator {
-                name: format!("{}-{}", self.name, a.region),
-                project_id: self.project_id,
-                access_region: a.region.clone(),
-                origin_region: self.origin_region.clone(),
-                bandwidth_mbps: a.bandwidth,
-                concurrent: a.concurrent,
-                group_id: Some(g.id.clone()),
-                tags: self.tags.clone(),
-                ip_version: self.ip_version.clone(),
-                network_type: a.network_type.clone(),
-                package_type: self.package_type.clone(),
-                ..base
-            })));
-        }
-        let id = g.id.clone();
-        ops.insert(0, Op::Put(Record::Group(g)));
-        (ops, id)
-    }
+fn new_group(api: &Api, p: &Params) -> TcResult<NewGroup> {
+    let project_id =
+        rules::project(p, "ProjectId")?.ok_or_else(|| TcError::missing("ProjectId"))?;
+    let name = rules::name(p, "GroupName", 30)?;
+    let origin_region =
+        rules::dest_region(api, "RealServerRegion", &p.nonempty("RealServerRegion")?)?;
+    let tags = crate::gaap::tags(p, 50)?;
+    let access = access_set(api, p)?;
+    p.flag("Http3Supported")?;
+    Ok(NewGroup {
+        project_id,
+        name,
+        origin_region,
+        tags,
+        access,
+        ip_version: p
+            .one_of("IPAddressVersion", rules::IP_VERSIONS)?
+            .unwrap_or_else(|| "IPv4".into()),
+        package_type: p
+            .one_of("PackageType", &["Thunder", "Accelerator"])?
+            .unwrap_or_else(|| "Thunder".into()),
+    })
 }
 
 pub async fn create_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
-    let req = NewGroup::parse(ctx.api, &p)?;
-    let (_, id) = commit(ctx, |st| Ok(req.ops(ctx, st))).await?;
+    let req = new_group(ctx.api, &p)?;
+    let id = commit(ctx, |cx, st, ids| {
+        Ok(groups::create(cx, st, ids, Dialect::Gaap, &req).into())
+    })
+    .await?;
     Ok(obj(vec![("GroupId", json!(id))]))
 }
 
@@ -162,10 +108,10 @@ fn group_info(api: &Api, g: &AcceleratorGroup) -> Value {
 
 /// ProxyGroupDetail `Status`: 0 running (or closed: no code of its own), 1 creating, 12 changing.
 fn detail_status(api: &Api, g: &AcceleratorGroup) -> i64 {
-    match views::group_status(api, g) {
-        "CREATING" => 1,
-        "CHANGING" => 12,
-        _ => 0,
+    match api.group_phase(g) {
+        Phase::Running | Phase::Closed => 0,
+        Phase::Creating => 1,
+        _ => 12,
     }
 }
 
@@ -267,19 +213,11 @@ pub async fn modify_proxy_group_attribute(
         None
     };
     let project = rules::project(&p, "ProjectId")?;
-    commit(ctx, |st| {
-        let mut g = rules::group(st, &ctx.account.id, &id)?.clone();
-        if name.is_none() && project.is_none() {
-            return Ok((Vec::new(), ()));
-        }
-        g.name = name.clone().unwrap_or(g.name);
-        g.project_id = project.unwrap_or(g.project_id);
-        // A change the edges have not applied yet keeps being reported.
-        if ctx.api.control.is_applied(g.revision) {
-            g.change = AcceleratorChange::Config;
-        }
-        g.updated_at = ctx.now;
-        Ok((vec![Op::Put(Record::Group(g))], ()))
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(
+            groups::modify(cx, st, &id, name.as_deref(), project)?,
+            (),
+        ))
     })
     .await?;
     Ok(Map::new())
@@ -288,28 +226,8 @@ pub async fn modify_proxy_group_attribute(
 pub async fn delete_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
     let id = p.nonempty("GroupId")?;
     let force = p.flag("Force")?.unwrap_or(false);
-    commit(ctx, |st| {
-        let g = rules::group(st, &ctx.account.id, &id)?;
-        let members: Vec<&str> = st.members_of(&g.id).map(|a| a.id.as_str()).collect();
-        if !force && !members.is_empty() {
-            return Err(TcError::new(
-                "FailedOperation.DeleteProxyGroupProxyRemained",
-                format!("The group {id} still has {} proxies; destroy them first or set Force=1.", members.len()),
-            ));
-        }
-        if !force && st.has_bindings(&g.id) {
-            return Err(TcError::new(
-                "FailedOperation.RealServerAlreadyBound",
-                format!("The group {id} has listeners with bound real servers; unbind them or set Force=1."),
-            ));
-        }
-        let mut ops = Vec::new();
-        for m in members {
-            rules::drop_proxy(st, m, &mut ops);
-        }
-        rules::drop_listeners(st, &g.id, &mut ops);
-        ops.push(Op::Delete(Kind::Group, g.id.clone()));
-        Ok((ops, ()))
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(groups::delete(cx, st, &id, force)?, ()))
     })
     .await?;
     Ok(Map::new())
@@ -327,33 +245,8 @@ pub async fn close_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String,
 /// state is reported in `InvalidStatusInstanceSet` and left alone.
 async fn switch_group(ctx: &Ctx<'_>, p: Params, open: bool) -> TcResult<Map<String, Value>> {
     let id = p.nonempty("GroupId")?;
-    let (_, invalid) = commit(ctx, |st| {
-        let g = rules::group(st, &ctx.account.id, &id)?;
-        let (mut ops, mut invalid) = (Vec::new(), Vec::new());
-        if g.enabled == open {
-            invalid.push(g.id.clone());
-        } else {
-            let change = if open {
-                AcceleratorChange::Open
-            } else {
-                AcceleratorChange::Close
-            };
-            let g = AcceleratorGroup {
-                enabled: open,
-                change,
-                updated_at: ctx.now,
-                ..g.clone()
-            };
-            ops.push(Op::Put(Record::Group(g)));
-        }
-        for a in st.members_of(&g.id) {
-            if a.enabled == open {
-                invalid.push(a.id.clone());
-            } else {
-                ops.push(Op::Put(Record::Accelerator(switched(ctx, a, open))));
-            }
-        }
-        Ok((ops, invalid))
+    let invalid = commit(ctx, |cx, st, _| {
+        Ok(groups::switch(cx, st, &id, open)?.into())
     })
     .await?;
     Ok(status_sets(invalid, Vec::new()))

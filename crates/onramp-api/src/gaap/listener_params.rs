@@ -1,149 +1,94 @@
 //! Decoding and validating the parameters of the listener actions: owner, ports, scheduler,
-//! health check (TCP and UDP probes), failover and onramp's extensions.
+//! health check (TCP and UDP probes), failover and onramp's extensions. Stateless: what depends
+//! on stored records (the owner, port clashes, how settings combine) is `onramp_ops::listeners`.
 
 use onramp_core::*;
+use onramp_ops::listeners::ListenerPatch;
 
-use crate::tencent::{Ctx, Params, TcError, TcResult};
+use crate::tencent::{Params, TcError, TcResult};
 
 const MAX_PORTS_PER_CALL: usize = 100;
 
-/// Exactly one of ProxyId / GroupId, resolved to an existing, running owner.
-pub(super) fn owner_of(ctx: &Ctx<'_>, st: &State, p: &Params) -> TcResult<(Owner, String)> {
+/// Exactly one of ProxyId / GroupId.
+pub(super) fn owner_param(p: &Params) -> TcResult<Owner> {
     match (p.str_opt("ProxyId")?, p.str_opt("GroupId")?) {
         (Some(_), Some(_)) => Err(TcError::conflict("ProxyId", "GroupId")),
         (None, None) => Err(TcError::missing("ProxyId")),
-        (Some(id), None) => {
-            let a = st
-                .accelerator(&ctx.account.id, &id)
-                .ok_or_else(|| TcError::not_found("ProxyId", &id))?;
-            if !a.enabled {
-                return Err(TcError::new(
-                    "FailedOperation.ProxyStatusNotInRuning",
-                    format!("The proxy {id} is not running."),
-                ));
-            }
-            Ok((Owner::Accelerator(id), a.access_region.clone()))
-        }
-        (None, Some(id)) => {
-            let g = st
-                .group(&ctx.account.id, &id)
-                .ok_or_else(|| TcError::not_found("GroupId", &id))?;
-            if !g.enabled {
-                return Err(TcError::new(
-                    "FailedOperation.GroupStatusNotInRuning",
-                    format!("The proxy group {id} is not running."),
-                ));
-            }
-            let region = st
-                .members_of(&id)
-                .next()
-                .map(|a| a.access_region.clone())
-                .unwrap_or_default();
-            Ok((Owner::Group(id), region))
-        }
+        (Some(id), None) => Ok(Owner::Accelerator(id)),
+        (None, Some(id)) => Ok(Owner::Group(id)),
     }
 }
 
-pub(super) fn scheduler(p: &Params, kind: OriginKind) -> TcResult<Option<Scheduler>> {
-    let Some(s) = p.one_of("Scheduler", &["rr", "wrr", "lc", "lrtt"])? else {
-        return Ok(None);
+fn scheduler(p: &Params) -> TcResult<Option<Scheduler>> {
+    let s = p.one_of("Scheduler", &["rr", "wrr", "lc", "lrtt"])?;
+    Ok(s.map(|s| Scheduler::parse(&s).unwrap_or_default()))
+}
+
+fn uint(p: &Params, k: &str, lo: i64, hi: i64) -> TcResult<Option<u32>> {
+    Ok(p.int_in(k, lo, hi)?.map(|v| v as u32))
+}
+
+/// The settings `p` changes: scheduler, health check, failover, extensions and, for UDP, the
+/// probe. How they combine with the stored listener is checked by the operation.
+pub(super) fn patch(p: &Params, protocol: Protocol) -> TcResult<ListenerPatch> {
+    let mut out = ListenerPatch {
+        scheduler: scheduler(p)?,
+        health_enabled: p.flag("HealthCheck")?,
+        interval_secs: uint(p, "DelayLoop", 5, 300)?,
+        timeout_secs: uint(p, "ConnectTimeout", 2, 60)?,
+        healthy_threshold: uint(p, "HealthyThreshold", 1, 10)?,
+        unhealthy_threshold: uint(p, "UnhealthyThreshold", 1, 10)?,
+        ..Default::default()
     };
-    let s = Scheduler::parse(&s).unwrap_or_default();
-    if kind == OriginKind::Domain && matches!(s, Scheduler::Wrr | Scheduler::Lrtt) {
-        return Err(TcError::value(
-            "Scheduler",
-            "DOMAIN listeners support neither wrr nor lrtt",
-        ));
+    extensions(p, &mut out)?;
+    out.failover = p.flag("FailoverSwitch")?;
+    if protocol == Protocol::Udp {
+        udp_probe(p, &mut out)?;
     }
-    Ok(Some(s))
-}
-
-/// Apply the health-check and failover parameters present in `p` onto `l`, then validate.
-pub(super) fn apply_health(p: &Params, l: &mut Listener) -> TcResult<()> {
-    let h = &mut l.health;
-    if let Some(v) = p.flag("HealthCheck")? {
-        h.enabled = v;
-    }
-    if let Some(v) = p.int_in("DelayLoop", 5, 300)? {
-        h.interval_secs = v as u32;
-    }
-    if let Some(v) = p.int_in("ConnectTimeout", 2, 60)? {
-        h.timeout_secs = v as u32;
-    }
-    if let Some(v) = p.int_in("HealthyThreshold", 1, 10)? {
-        h.healthy_threshold = v as u32;
-    }
-    if let Some(v) = p.int_in("UnhealthyThreshold", 1, 10)? {
-        h.unhealthy_threshold = v as u32;
-    }
-    validate::health_timing("DelayLoop", "ConnectTimeout", h)?;
-    apply_extensions(p, l)?;
-    if let Some(v) = p.flag("FailoverSwitch")? {
-        if v && l.origin_kind == OriginKind::Domain {
-            return Err(TcError::value(
-                "FailoverSwitch",
-                "primary/backup mode is not allowed with RealServerType DOMAIN",
-            ));
-        }
-        l.failover = v;
-    }
-    Ok(())
+    Ok(out)
 }
 
 /// onramp extensions (documented in docs/api.md): `SessionPersist` (seconds of source-IP
 /// persistence, 0 = off), `MaxConnections` (per-listener concurrent limit, 0 = none) and
 /// `ClientIPMethod` 2 (PROXY protocol v2).
-fn apply_extensions(p: &Params, l: &mut Listener) -> TcResult<()> {
-    if let Some(v) = p.int_in("SessionPersist", 0, 3600)? {
-        l.session_persist_secs = v as u32;
-    }
-    if let Some(v) = p.int_in("MaxConnections", 0, 10_000_000)? {
-        l.max_connections = v as u64;
-    }
-    if let Some(m) = p.int_in("ClientIPMethod", 0, 2)? {
-        if l.protocol == Protocol::Udp && m == 0 {
-            return Err(TcError::value("ClientIPMethod", "TOA is TCP-only"));
-        }
-        l.client_ip = match m {
-            0 => ClientIpMethod::Toa,
-            1 => ClientIpMethod::ProxyV1,
-            _ => ClientIpMethod::ProxyV2,
-        };
-    }
+fn extensions(p: &Params, out: &mut ListenerPatch) -> TcResult<()> {
+    out.session_persist_secs = uint(p, "SessionPersist", 0, 3600)?;
+    out.max_connections = p.int_in("MaxConnections", 0, 10_000_000)?.map(|v| v as u64);
+    out.client_ip = p.int_in("ClientIPMethod", 0, 2)?.map(|m| match m {
+        0 => ClientIpMethod::Toa,
+        1 => ClientIpMethod::ProxyV1,
+        _ => ClientIpMethod::ProxyV2,
+    });
     Ok(())
 }
 
 /// UDP probe parameters (CheckType, CheckPort, ContextType, SendContext, RecvContext).
-pub(super) fn apply_udp_probe(p: &Params, h: &mut HealthCheck) -> TcResult<()> {
-    if let Some(t) = p.one_of("CheckType", &["PORT", "PING"])? {
-        h.udp_check = if t == "PING" {
+fn udp_probe(p: &Params, out: &mut ListenerPatch) -> TcResult<()> {
+    out.udp_check = p.one_of("CheckType", &["PORT", "PING"])?.map(|t| {
+        if t == "PING" {
             UdpCheck::Ping
         } else {
             UdpCheck::Port
-        };
-    }
+        }
+    });
     if let Some(port) = p.i64_opt("CheckPort")? {
-        h.port = if port == -1 {
+        out.probe_port = Some(if port == -1 {
             None
         } else {
             Some(validate::port("CheckPort", port)?)
-        };
+        });
     }
     p.one_of("ContextType", &["TEXT"])?;
-    for (key, slot) in [("SendContext", &mut h.send), ("RecvContext", &mut h.expect)] {
+    for (key, slot) in [
+        ("SendContext", &mut out.send),
+        ("RecvContext", &mut out.expect),
+    ] {
         if let Some(s) = p.str_opt(key)? {
             validate::length(key, &s, 0, 500)?;
-            *slot = s;
+            *slot = Some(s);
         }
     }
-    let has_context = p.has("SendContext") || p.has("RecvContext") || p.has("ContextType");
-    if has_context && h.udp_check == UdpCheck::Ping {
-        return Err(TcError::value(
-            "CheckType",
-            "SendContext/RecvContext/ContextType are only used with CheckType PORT",
-        ));
-    }
-    h.custom = h.udp_check == UdpCheck::Port && !(h.send.is_empty() && h.expect.is_empty());
+    out.probe_payload_given = p.has("SendContext") || p.has("RecvContext") || p.has("ContextType");
     Ok(())
 }
 
@@ -195,24 +140,4 @@ pub(super) fn origin_ports(p: &Params, owner: &Owner, n: usize) -> TcResult<Vec<
         .enumerate()
         .map(|(i, v)| Ok(Some(validate::port(&format!("RealServerPorts.{i}"), v)?)))
         .collect()
-}
-
-/// The protocol's other owner that would take the same port: a group's members or a member's group.
-pub(super) fn port_clash(
-    st: &State,
-    owner: &Owner,
-    protocol: Protocol,
-    port: u16,
-) -> Option<String> {
-    let r = PortRange::single(port);
-    let mut owners: Vec<String> = vec![owner.id().to_string()];
-    match owner {
-        Owner::Group(g) => owners.extend(st.members_of(g).map(|a| a.id.clone())),
-        Owner::Accelerator(a) => {
-            owners.extend(st.accelerators.get(a).and_then(|a| a.group_id.clone()))
-        }
-    }
-    owners
-        .iter()
-        .find_map(|o| st.port_taken(o, protocol, &r, None).map(|l| l.id.clone()))
 }

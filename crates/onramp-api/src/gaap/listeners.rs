@@ -1,12 +1,13 @@
-//! TCP/UDP listener actions: create (one listener per port), describe, modify, delete.
+//! TCP/UDP listener actions: create (one listener per port), describe, modify, delete; the
+//! rules are `onramp_ops::listeners`.
 
 use onramp_core::*;
 use serde_json::{json, Map, Value};
 
-use super::listener_params::{
-    apply_health, apply_udp_probe, origin_ports, owner_of, port_clash, ports, scheduler,
-};
-use super::{commit, obj, page, views};
+use onramp_ops::{OpError, Plan};
+
+use super::listener_params::{origin_ports, owner_param, patch, ports};
+use super::{commit, errors, obj, page, views};
 use crate::tencent::{Ctx, Params, TcError, TcResult};
 
 const MAX_LIMIT: i64 = 10_000;
@@ -20,77 +21,41 @@ async fn create(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
         Some(_) => OriginKind::Ip,
         None => return Err(TcError::missing("RealServerType")),
     };
-    let sched = scheduler(&p, kind)?.ok_or_else(|| TcError::missing("Scheduler"))?;
+    let patch = patch(&p, protocol)?;
+    if patch.scheduler.is_none() {
+        return Err(TcError::missing("Scheduler"));
+    }
     if protocol == Protocol::Tcp && !p.has("HealthCheck") {
         return Err(TcError::missing("HealthCheck"));
     }
     let mut template = Listener {
-        account_id: ctx.account.id.clone(),
         name,
         protocol,
-        scheduler: sched,
         origin_kind: kind,
         health: HealthCheck {
             enabled: protocol == Protocol::Tcp,
             ..Default::default()
         },
-        created_at: ctx.now,
-        updated_at: ctx.now,
         ..Default::default()
     };
-    apply_health(&p, &mut template)?;
-    if protocol == Protocol::Udp {
-        apply_udp_probe(&p, &mut template.health)?;
-    }
-    let ((), ids) = commit(ctx, |st| {
-        let (owner, region) = owner_of(ctx, st, &p)?;
-        let origin_ports = origin_ports(&p, &owner, ports.len())?;
-        let mut ops = Vec::new();
-        let mut ids = Vec::new();
-        for (port, origin_port) in ports.iter().zip(origin_ports) {
-            if let Some(other) = port_clash(st, &owner, protocol, *port) {
-                return Err(TcError::new(
-                    "InvalidParameterValue.DuplicatedListenerPort",
-                    format!(
-                        "The {} port {port} is already used by listener {other}.",
-                        protocol.upper()
-                    ),
-                ));
-            }
-            let l = Listener {
-                id: ids::short(ids::LISTENER),
-                owner: owner.clone(),
-                ports: vec![PortRange::single(*port)],
-                origin_port,
-                ..template.clone()
-            };
-            ops.push(Op::Put(Record::EndpointGroup(implicit_group(
-                ctx, &l, &region,
-            ))));
-            ids.push(l.id.clone());
-            ops.push(Op::Put(Record::Listener(l)));
-        }
-        Ok((ops, ((), ids)))
+    onramp_ops::listeners::apply(&mut template, &patch).map_err(|e| errors::tc(e, &ctx.action))?;
+    let owner = owner_param(&p)?;
+    let origin_ports = origin_ports(&p, &owner, ports.len())?;
+    let specs: Vec<Listener> = ports
+        .iter()
+        .zip(origin_ports)
+        .map(|(port, origin_port)| Listener {
+            ports: vec![PortRange::single(*port)],
+            origin_port,
+            ..template.clone()
+        })
+        .collect();
+    let ids = commit(ctx, |cx, st, ids| {
+        let made = onramp_ops::listeners::create(cx, st, ids, &owner, Dialect::Gaap, specs)?;
+        Ok(made.into())
     })
-    .await?
-    .1;
+    .await?;
     Ok(obj(vec![("ListenerIds", json!(ids))]))
-}
-
-/// The one endpoint group a GAAP listener has.
-pub fn implicit_group(ctx: &Ctx<'_>, l: &Listener, region: &str) -> EndpointGroup {
-    EndpointGroup {
-        id: ids::uuid(),
-        account_id: ctx.account.id.clone(),
-        listener_id: l.id.clone(),
-        name: l.name.clone(),
-        region: region.to_string(),
-        traffic_dial: 100,
-        implicit: true,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        ..Default::default()
-    }
 }
 
 pub async fn create_tcp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
@@ -189,49 +154,25 @@ pub async fn describe_udp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Valu
     describe(ctx, &p, Protocol::Udp)
 }
 
-/// The listener named by ListenerId (checked against ProxyId/GroupId when given).
-fn owned_listener(ctx: &Ctx<'_>, st: &State, p: &Params) -> TcResult<Listener> {
-    let id = p.nonempty("ListenerId")?;
-    let l = st
-        .listener(&ctx.account.id, &id)
-        .ok_or_else(|| TcError::not_found("ListenerId", &id))?;
+/// ProxyId or GroupId (not both): the owner a named listener must have.
+fn scope(p: &Params) -> TcResult<Option<String>> {
     match (p.str_opt("ProxyId")?, p.str_opt("GroupId")?) {
-        (Some(_), Some(_)) => return Err(TcError::conflict("ProxyId", "GroupId")),
-        (Some(o), None) | (None, Some(o)) if o != l.owner.id() => {
-            return Err(TcError::not_found("ListenerId", &format!("{id} of {o}")))
-        }
-        _ => {}
+        (Some(_), Some(_)) => Err(TcError::conflict("ProxyId", "GroupId")),
+        (a, b) => Ok(a.or(b)),
     }
-    Ok(l.clone())
 }
 
 async fn modify(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<String, Value>> {
-    commit(ctx, |st| {
-        let mut l = owned_listener(ctx, st, &p)?;
-        if l.protocol != protocol {
-            return Err(TcError::new(
-                "FailedOperation.InvalidListenerProtocol",
-                format!(
-                    "The listener {} is a {} listener.",
-                    l.id,
-                    l.protocol.upper()
-                ),
-            ));
-        }
-        if let Some(name) = p.str_opt("ListenerName")? {
-            validate::text("ListenerName", &name, 1, 64)?;
-            l.name = name;
-        }
-        if let Some(s) = scheduler(&p, l.origin_kind)? {
-            l.scheduler = s;
-        }
-        apply_health(&p, &mut l)?;
-        if protocol == Protocol::Udp {
-            apply_udp_probe(&p, &mut l.health)?;
-        }
-        l.change = ListenerChange::Config;
-        l.updated_at = ctx.now;
-        Ok((vec![Op::Put(Record::Listener(l))], ()))
+    let id = p.nonempty("ListenerId")?;
+    let scope = scope(&p)?;
+    let mut patch = patch(&p, protocol)?;
+    if let Some(name) = p.str_opt("ListenerName")? {
+        validate::text("ListenerName", &name, 1, 64)?;
+        patch.name = Some(name);
+    }
+    commit(ctx, |cx, st, _| {
+        let ops = onramp_ops::listeners::modify(cx, st, &id, scope.as_deref(), protocol, &patch)?;
+        Ok(Plan::new(ops, ()))
     })
     .await?;
     Ok(Map::new())
@@ -245,20 +186,6 @@ pub async fn modify_udp(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>
     modify(ctx, p, Protocol::Udp).await
 }
 
-/// Ops that delete a listener with its endpoint groups and bindings.
-pub fn delete_ops(st: &State, l: &Listener) -> Vec<Op> {
-    let mut ops: Vec<Op> = st
-        .bindings_of(&l.id)
-        .map(|b| Op::Delete(Kind::Binding, b.id.clone()))
-        .collect();
-    ops.extend(
-        st.endpoint_groups_of(&l.id)
-            .map(|e| Op::Delete(Kind::EndpointGroup, e.id.clone())),
-    );
-    ops.push(Op::Delete(Kind::Listener, l.id.clone()));
-    ops
-}
-
 pub async fn delete_listeners(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
     let ids = p.strs("ListenerIds")?;
     if ids.is_empty() {
@@ -268,30 +195,23 @@ pub async fn delete_listeners(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, 
         Some(f) => f == 1,
         None => return Err(TcError::missing("Force")),
     };
-    let owner = match (p.str_opt("ProxyId")?, p.str_opt("GroupId")?) {
-        (Some(_), Some(_)) => return Err(TcError::conflict("ProxyId", "GroupId")),
-        (a, b) => a.or(b),
-    };
-    let (_, (ok, failed, invalid)) = commit(ctx, |st| {
+    let owner = scope(&p)?;
+    // Each ID on its own: a missing one is invalid, a bound one (without Force) failed.
+    let (ok, failed, invalid) = commit(ctx, |cx, st, _| {
         let (mut ok, mut failed, mut invalid, mut ops) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for id in &ids {
-            let l = st
-                .listener(&ctx.account.id, id)
-                .filter(|l| owner.as_deref().is_none_or(|o| o == l.owner.id()));
-            match l {
-                None => invalid.push(id.clone()),
-                Some(l) if !force && st.bindings_of(&l.id).next().is_some() => {
-                    failed.push(id.clone())
-                }
-                Some(_) if ok.contains(id) => {}
-                Some(l) => {
-                    ops.extend(delete_ops(st, l));
+            match onramp_ops::listeners::delete(cx, st, id, owner.as_deref(), force) {
+                Err(OpError::NotFound(..)) => invalid.push(id.clone()),
+                Err(_) => failed.push(id.clone()),
+                Ok(_) if ok.contains(id) => {}
+                Ok(more) => {
+                    ops.extend(more);
                     ok.push(id.clone());
                 }
             }
         }
-        Ok((ops, (ok, failed, invalid)))
+        Ok(Plan::new(ops, (ok, failed, invalid)))
     })
     .await?;
     Ok(obj(vec![

@@ -5,6 +5,7 @@
 //! RequestId); its status follows the revision the edges have applied, never a timer.
 
 use onramp_core::{State, Tag, Task};
+use onramp_ops::status::{self, TaskPhase};
 use serde_json::{json, Map, Value};
 
 use super::{obj, views};
@@ -14,12 +15,10 @@ use crate::Api;
 /// `RUNNING` until the edges applied the task's revision, then `SUCCESS`; `FAIL` once an edge
 /// reported the change as failed, even if later revisions were applied after it.
 fn task_status(api: &Api, t: &Task) -> &'static str {
-    if t.failed {
-        "FAIL"
-    } else if api.control.is_applied(t.revision) {
-        "SUCCESS"
-    } else {
-        "RUNNING"
+    match status::task(t, api.control.applied_revision()) {
+        TaskPhase::Failed => "FAIL",
+        TaskPhase::Settled => "SUCCESS",
+        TaskPhase::Running => "RUNNING",
     }
 }
 

@@ -1,10 +1,12 @@
 //! GAAP (Global Application Acceleration Platform) API 2018-05-29, layer 4.
 //!
 //! One module per resource family; each action is `async fn(&Ctx, Params) -> TcResult<Map>`.
-//! Writes go through `commit`, which records the request as a task (`TaskId` = `RequestId`,
-//! as terraform expects) and maps store conflicts to GAAP codes.
+//! An action decodes its parameters (stateless), runs an operation of `onramp_ops` through
+//! `commit` (the rules of the model, the task record with `TaskId` = `RequestId` as terraform
+//! expects), and encodes the outcome; `errors` maps every `OpError` to GAAP's codes.
 
 mod bindings;
+pub(crate) mod errors;
 mod groups;
 mod listener_params;
 mod listeners;
@@ -14,9 +16,9 @@ mod proxies;
 mod stats;
 pub mod views;
 
-use onramp_control::WriteError;
-use onramp_core::{Kind, Op, Record, State, Task};
-use onramp_store::{Constraint, StoreError};
+use onramp_core::State;
+use onramp_ops::ids::Ids;
+use onramp_ops::{Call, Cx, OpError, Plan};
 use serde_json::{Map, Value};
 
 use crate::tencent::{Ctx, Params, TcError, TcResult};
@@ -81,60 +83,32 @@ pub fn is_action(name: &str) -> bool {
     ACTIONS.contains(&name)
 }
 
-/// Tasks older than this are dropped as new ones are written.
-const TASK_RETENTION_MS: i64 = 24 * 3600 * 1000;
-
-/// Commit a batch computed from the current state. The request becomes a task whose status
-/// follows the edges' applied revision.
+/// Run an operation through the one commit path (`onramp_ops::commit`: the task record, whose
+/// `TaskId` is this call's `RequestId`, and the store's conflicts) and answer its refusal in
+/// GAAP's codes.
 pub async fn commit<R>(
     ctx: &Ctx<'_>,
-    f: impl FnOnce(&State) -> TcResult<(Vec<Op>, R)>,
-) -> TcResult<(u64, R)> {
-    let result = ctx
-        .api
-        .control
-        .write(|st| {
-            let (mut ops, out) = f(st)?;
-            if !ops.is_empty() {
-                ops.push(Op::Put(Record::Task(Task {
-                    id: ctx.request_id.clone(),
-                    account_id: ctx.account.id.clone(),
-                    action: ctx.action.clone(),
-                    created_at: ctx.now,
-                    ..Default::default()
-                })));
-                let expired = st
-                    .tasks_created_before(ctx.now - TASK_RETENTION_MS)
-                    .take(16);
-                ops.extend(expired.map(|t| Op::Delete(Kind::Task, t.id.clone())));
-            }
-            Ok((ops, out))
-        })
-        .await;
-    result.map_err(|e| match e {
-        WriteError::Rejected(e) => e,
-        WriteError::Store(StoreError::Conflict(Constraint::ListenerPort {
-            port,
-            protocol,
-            ..
-        })) => TcError::new(
-            "InvalidParameterValue.DuplicatedListenerPort",
-            format!(
-                "The {} port {port} is already used by another listener.",
-                protocol.upper()
-            ),
-        ),
-        WriteError::Store(StoreError::Conflict(Constraint::OriginAddress { address, .. })) => {
-            TcError::new(
-                "InvalidParameterValue.DuplicateRS",
-                format!("The real server {address} already exists in this project."),
-            )
-        }
-        WriteError::Store(e) => {
-            tracing::error!(error = %e, "store write failed");
-            TcError::internal("the store could not complete the write")
-        }
-    })
+    f: impl FnOnce(&Cx, &State, &mut Ids) -> Result<Plan<R>, OpError>,
+) -> TcResult<R> {
+    commit_ops(ctx, f)
+        .await
+        .map_err(|e| errors::tc(e, &ctx.action))
+}
+
+/// `commit`, leaving the refusal typed for an action that names something its own way.
+pub async fn commit_ops<R>(
+    ctx: &Ctx<'_>,
+    f: impl FnOnce(&Cx, &State, &mut Ids) -> Result<Plan<R>, OpError>,
+) -> Result<R, OpError> {
+    let call = Call {
+        account: &ctx.account.id,
+        now: ctx.now,
+        task_id: &ctx.request_id,
+        action: &ctx.action,
+    };
+    onramp_ops::commit(&ctx.api.control, &call, f)
+        .await
+        .map(|(_, out)| out)
 }
 
 /// Build a response object from key/value pairs.

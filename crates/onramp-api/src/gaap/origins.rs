@@ -2,14 +2,13 @@
 //!
 //! Owns AddRealServers, DescribeRealServers, ModifyRealServerName, RemoveRealServers,
 //! DescribeListenerRealServers and DescribeRealServersStatus (binding itself is in `bindings.rs`).
-//! An origin's address is unique within a project of an account (checked here to name the
-//! offending entry, and enforced by the store against racing writers). Binding replaces a
-//! listener's whole set; a pair (origin, port) that stays keeps its binding ID, so the edges only
-//! see what really changed.
+//! The rules (an address once per project, a bound origin stays) are `onramp_ops::origins`.
 
 use std::collections::HashSet;
 
-use onramp_core::{ids, validate, Dialect, Kind, Op, Origin, OriginKind, Record, State, Tag};
+use onramp_core::{validate, Dialect, Origin, OriginKind, State};
+use onramp_ops::origins::NewOrigins;
+use onramp_ops::Plan;
 use serde_json::{json, Map, Value};
 
 use super::{commit, obj, page, tags, tags_match, views};
@@ -87,49 +86,22 @@ pub async fn add_real_servers(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, 
     let name = real_server_name(&p)?;
     let tag_set = tags(&p, MAX_TAGS)?;
     let addresses = normalised_addresses(&raw)?;
-    let (_, created) = commit(ctx, |st| {
-        new_origins(ctx, st, project, &name, &tag_set, &addresses)
+    let req = NewOrigins {
+        project_id: project,
+        name: &name,
+        tags: &tag_set,
+        created_by: Dialect::Gaap,
+        addresses: &addresses,
+    };
+    let created = commit(ctx, |cx, st, ids| {
+        Ok(onramp_ops::origins::add(cx, st, ids, &req)?.into())
     })
     .await?;
+    let created = created
+        .into_iter()
+        .map(|o| json!({"RealServerId": o.id, "RealServerIP": o.address}))
+        .collect();
     Ok(obj(vec![("RealServerSet", Value::Array(created))]))
-}
-
-/// One origin per address, refused if the address is already registered in the project.
-fn new_origins(
-    ctx: &Ctx<'_>,
-    st: &State,
-    project: i64,
-    name: &str,
-    tag_set: &[Tag],
-    addresses: &[(String, OriginKind)],
-) -> TcResult<(Vec<Op>, Vec<Value>)> {
-    let (mut ops, mut out, mut taken) = (Vec::new(), Vec::new(), HashSet::new());
-    for (address, kind) in addresses {
-        if st
-            .origin_by_address(&ctx.account.id, project, address)
-            .is_some()
-        {
-            let msg = format!("The real server {address} already exists in project {project}.");
-            return Err(duplicate_rs(msg));
-        }
-        let id = fresh_origin_id(st, &taken);
-        taken.insert(id.clone());
-        out.push(json!({"RealServerId": id, "RealServerIP": address}));
-        ops.push(Op::Put(Record::Origin(Origin {
-            id,
-            account_id: ctx.account.id.clone(),
-            created_by: Dialect::Gaap,
-            project_id: project,
-            name: name.to_string(),
-            address: address.clone(),
-            kind: *kind,
-            tags: tag_set.to_vec(),
-            created_at: ctx.now,
-            updated_at: ctx.now,
-            ..Default::default()
-        })));
-    }
-    Ok((ops, out))
 }
 
 fn duplicate_rs(message: String) -> TcError {
@@ -149,16 +121,6 @@ fn normalised_addresses(raw: &[String]) -> TcResult<Vec<(String, OriginKind)>> {
         out.push((address, kind));
     }
     Ok(out)
-}
-
-/// A random `rs-…` ID not used by any stored origin nor earlier in this batch.
-fn fresh_origin_id(st: &State, taken: &HashSet<String>) -> String {
-    loop {
-        let id = ids::short(ids::ORIGIN);
-        if !st.origins.contains_key(&id) && !taken.contains(&id) {
-            return id;
-        }
-    }
 }
 
 /// One entry of `Filters`: the field it tests and the accepted values (OR).
@@ -231,14 +193,11 @@ pub async fn describe_real_servers(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<Str
 pub async fn modify_real_server_name(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
     let id = p.nonempty("RealServerId")?;
     let name = real_server_name(&p)?;
-    commit(ctx, |st| {
-        let mut o = st
-            .origin(&ctx.account.id, &id)
-            .ok_or_else(|| origin_not_found(&id))?
-            .clone();
-        o.name = name;
-        o.updated_at = ctx.now;
-        Ok((vec![Op::Put(Record::Origin(o))], ()))
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(
+            onramp_ops::origins::rename(cx, st, &id, &name)?,
+            (),
+        ))
     })
     .await?;
     Ok(Map::new())
@@ -246,19 +205,8 @@ pub async fn modify_real_server_name(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<S
 
 pub async fn remove_real_servers(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
     let wanted = id_set(&p, "RealServerIds")?;
-    commit(ctx, |st| {
-        if let Some(missing) = wanted.iter().find(|id| st.origin(&ctx.account.id, id).is_none()) {
-            return Err(origin_not_found(missing));
-        }
-        for id in &wanted {
-            if let Some(b) = st.bindings_of_origin(id).next() {
-                return Err(TcError::new(
-                    "FailedOperation.RealServerAlreadyBound",
-                    format!("The real server {id} is bound to listener {}; unbind it before removing it.", b.listener_id),
-                ));
-            }
-        }
-        Ok((wanted.iter().map(|id| Op::Delete(Kind::Origin, id.clone())).collect(), ()))
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(onramp_ops::origins::remove(cx, st, &wanted)?, ()))
     })
     .await?;
     Ok(Map::new())

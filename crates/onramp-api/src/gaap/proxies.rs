@@ -12,11 +12,11 @@ pub(super) mod rules;
 
 use std::cmp::Ordering;
 
-use onramp_core::{Accelerator, AcceleratorChange, Op, Record, Tag};
+use onramp_core::{Accelerator, Tag};
+use onramp_ops::accelerators::{self, Resize};
+use onramp_ops::Plan;
 use serde_json::{json, Map, Value};
 
-pub(super) use create::fresh_id;
-pub(super) use create::new_proxy;
 pub use create::{check_proxy_create, create_proxy};
 
 use crate::gaap::{commit, obj, page, tags_match, views};
@@ -177,28 +177,12 @@ pub async fn describe_proxies_status(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<S
     Ok(obj(vec![("InstanceStatusSet", Value::Array(set))]))
 }
 
-/// Record a rename or resize. A change the edges have not applied yet keeps being reported (a
-/// proxy renamed while CREATING is still CREATING).
-fn touch(ctx: &Ctx<'_>, a: &mut Accelerator) {
-    if ctx.api.control.is_applied(a.revision) {
-        a.change = AcceleratorChange::Config;
-    }
-    a.updated_at = ctx.now;
-}
-
 pub async fn modify_proxies_attribute(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
     let ids = rules::required_ids(&p)?;
     let name = rules::name(&p, "ProxyName", 32)?;
     rules::client_token(&p)?;
-    commit(ctx, |st| {
-        let mut ops = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let mut a = rules::proxy(st, &ctx.account.id, id)?.clone();
-            a.name = name.clone();
-            touch(ctx, &mut a);
-            ops.push(Op::Put(Record::Accelerator(a)));
-        }
-        Ok((ops, ()))
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(accelerators::rename(cx, st, &ids, &name)?, ()))
     })
     .await?;
     Ok(Map::new())
@@ -233,20 +217,13 @@ pub async fn modify_proxy_configuration(ctx: &Ctx<'_>, p: Params) -> TcResult<Ma
     }
     let billing = p.int_in("BillingType", 0, 1)?;
     rules::client_token(&p)?;
-    commit(ctx, |st| {
-        let mut a = rules::proxy(st, &ctx.account.id, &id)?.clone();
-        if !a.enabled {
-            return Err(TcError::new(
-                "FailedOperation.InstanceStatusNotInRuning",
-                format!("The proxy {id} is closed; open it before changing its configuration."),
-            ));
-        }
-        a.bandwidth_mbps = bandwidth.unwrap_or(a.bandwidth_mbps);
-        a.concurrent = concurrent.unwrap_or(a.concurrent);
-        a.billing_type = billing.unwrap_or(a.billing_type);
-        a.config_changed_at = Some(ctx.now);
-        touch(ctx, &mut a);
-        Ok((vec![Op::Put(Record::Accelerator(a))], ()))
+    let resize = Resize {
+        bandwidth_mbps: bandwidth,
+        concurrent,
+        billing_type: billing,
+    };
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(accelerators::resize(cx, st, &id, resize)?, ()))
     })
     .await?;
     Ok(Map::new())
@@ -273,33 +250,11 @@ pub async fn close_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Val
 async fn switch(ctx: &Ctx<'_>, p: Params, open: bool) -> TcResult<Map<String, Value>> {
     let ids = rules::required_ids(&p)?;
     rules::client_token(&p)?;
-    let (_, (invalid, failed)) = commit(ctx, |st| {
-        let (mut ops, mut invalid, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-        for id in &ids {
-            match st.accelerator(&ctx.account.id, id) {
-                None => failed.push(id.clone()),
-                Some(a) if a.enabled == open => invalid.push(id.clone()),
-                Some(a) => ops.push(Op::Put(Record::Accelerator(switched(ctx, a, open)))),
-            }
-        }
-        Ok((ops, (invalid, failed)))
+    let done = commit(ctx, |cx, st, _| {
+        Ok(accelerators::switch(cx, st, &ids, open).into())
     })
     .await?;
-    Ok(status_sets(invalid, failed))
-}
-
-/// A copy of `a` opened or closed.
-pub(super) fn switched(ctx: &Ctx<'_>, a: &Accelerator, open: bool) -> Accelerator {
-    Accelerator {
-        enabled: open,
-        change: if open {
-            AcceleratorChange::Open
-        } else {
-            AcceleratorChange::Close
-        },
-        updated_at: ctx.now,
-        ..a.clone()
-    }
+    Ok(status_sets(done.unchanged, done.unknown))
 }
 
 pub async fn destroy_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, Value>> {
@@ -309,22 +264,8 @@ pub async fn destroy_proxies(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String, V
         == 1;
     let ids = rules::required_ids(&p)?;
     rules::client_token(&p)?;
-    let (_, invalid) = commit(ctx, |st| {
-        let (found, invalid): (Vec<&String>, Vec<&String>) =
-            ids.iter().partition(|id| st.accelerator(&ctx.account.id, id).is_some());
-        if !force {
-            if let Some(id) = found.iter().find(|id| st.has_bindings(id)) {
-                return Err(TcError::new(
-                    "FailedOperation.RealServerAlreadyBound",
-                    format!("The proxy {id} has listeners with bound real servers; unbind them or set Force=1."),
-                ));
-            }
-        }
-        let mut ops = Vec::new();
-        for id in found {
-            rules::drop_proxy(st, id, &mut ops);
-        }
-        Ok((ops, invalid.into_iter().cloned().collect::<Vec<_>>()))
+    let invalid = commit(ctx, |cx, st, _| {
+        Ok(accelerators::destroy(cx, st, &ids, force)?.into())
     })
     .await?;
     Ok(status_sets(invalid, Vec::new()))

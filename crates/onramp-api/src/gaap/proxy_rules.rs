@@ -1,8 +1,7 @@
 //! Input rules shared by the proxy and proxy-group actions: regions, bandwidth and concurrency
-//! ranges, names, ID lists, filters, tenant-scoped lookups, and tearing down what a proxy or a
-//! group owns.
+//! ranges, names, ID lists, filters and tenant-scoped lookups for the reads.
 
-use onramp_core::{validate, Accelerator, AcceleratorGroup, Kind, Op, State};
+use onramp_core::{validate, Accelerator, AcceleratorGroup, State};
 
 use crate::tencent::{Params, TcError, TcResult};
 use crate::Api;
@@ -160,25 +159,4 @@ pub fn filters(p: &Params, names: &[&str], max: usize) -> TcResult<Vec<Filter>> 
         out.push(Filter { name, values });
     }
     Ok(out)
-}
-
-/// Delete every listener `owner` (a proxy or a group) owns, with its endpoint groups and bindings.
-pub fn drop_listeners(st: &State, owner: &str, ops: &mut Vec<Op>) {
-    for l in st.listeners_of(owner) {
-        ops.extend(
-            st.bindings_of(&l.id)
-                .map(|b| Op::Delete(Kind::Binding, b.id.clone())),
-        );
-        ops.extend(
-            st.endpoint_groups_of(&l.id)
-                .map(|e| Op::Delete(Kind::EndpointGroup, e.id.clone())),
-        );
-        ops.push(Op::Delete(Kind::Listener, l.id.clone()));
-    }
-}
-
-/// Delete a proxy and everything it owns.
-pub fn drop_proxy(st: &State, id: &str, ops: &mut Vec<Op>) {
-    drop_listeners(st, id, ops);
-    ops.push(Op::Delete(Kind::Accelerator, id.to_string()));
 }

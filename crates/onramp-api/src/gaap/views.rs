@@ -4,6 +4,7 @@
 //! from constants.
 
 use onramp_core::*;
+use onramp_ops::status::Phase;
 use serde_json::{json, Value};
 
 use crate::{Api, Region};
@@ -40,24 +41,22 @@ fn region_or_named(api: &Api, id: &str) -> Value {
 
 /// Proxy `Status` string.
 pub fn proxy_status(api: &Api, a: &Accelerator) -> &'static str {
-    if api.control.is_applied(a.revision) {
-        return if a.enabled { "RUNNING" } else { "CLOSED" };
-    }
-    match a.change {
-        AcceleratorChange::Create => "CREATING",
-        AcceleratorChange::Open => "OPENING",
-        AcceleratorChange::Close => "CLOSING",
-        AcceleratorChange::Config => "ADJUSTING",
+    match api.accelerator_phase(a) {
+        Phase::Running => "RUNNING",
+        Phase::Closed => "CLOSED",
+        Phase::Creating => "CREATING",
+        Phase::Opening => "OPENING",
+        Phase::Closing => "CLOSING",
+        Phase::Configuring | Phase::Binding | Phase::Failed => "ADJUSTING",
     }
 }
 
 /// Group `Status` string (ProxyGroupInfo).
 pub fn group_status(api: &Api, g: &AcceleratorGroup) -> &'static str {
-    if api.control.is_applied(g.revision) {
-        return if g.enabled { "RUNNING" } else { "CLOSED" };
-    }
-    match g.change {
-        AcceleratorChange::Create => "CREATING",
+    match api.group_phase(g) {
+        Phase::Running => "RUNNING",
+        Phase::Closed => "CLOSED",
+        Phase::Creating => "CREATING",
         _ => "CHANGING",
     }
 }
@@ -105,19 +104,14 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
     })
 }
 
-/// `ListenerStatus`: 0 running, 1 creating, 3 adjusting origins, 4 changing config.
+/// `ListenerStatus`: 0 running, 1 creating (or not opened by the edge: the port is taken), 3
+/// adjusting origins, 4 changing config.
 pub fn listener_status(api: &Api, l: &Listener) -> u64 {
-    if api.health.listener_failure(&l.id).is_some() {
-        // The edge could not open it (e.g. the port is taken): it is not running.
-        return 1;
-    }
-    if api.control.is_applied(l.revision) {
-        return 0;
-    }
-    match l.change {
-        ListenerChange::Create => 1,
-        ListenerChange::Origins => 3,
-        ListenerChange::Config => 4,
+    match api.listener_phase(l) {
+        Phase::Running | Phase::Closed => 0,
+        Phase::Creating | Phase::Failed => 1,
+        Phase::Binding => 3,
+        Phase::Opening | Phase::Closing | Phase::Configuring => 4,
     }
 }
 

@@ -1,0 +1,85 @@
+//! Allocating identifiers: the one way every operation names a new record.
+//!
+//! IDs are random in the shape of the dialect that creates the resource (`onramp_core::ids`);
+//! a short ID is drawn again while it is taken in the state or earlier in the same batch, since a
+//! put of a taken ID would overwrite. The store's primary key stays the backstop.
+
+use std::collections::HashSet;
+
+use onramp_core::{ids, State};
+
+/// The kinds of records that get a short `prefix-xxxxxxxx` ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Short {
+    Proxy,
+    Group,
+    Listener,
+    Origin,
+}
+
+impl Short {
+    fn prefix(self) -> &'static str {
+        match self {
+            Short::Proxy => ids::PROXY,
+            Short::Group => ids::GROUP,
+            Short::Listener => ids::LISTENER,
+            Short::Origin => ids::ORIGIN,
+        }
+    }
+
+    fn taken(self, st: &State, id: &str) -> bool {
+        match self {
+            Short::Proxy => st.accelerators.contains_key(id),
+            Short::Group => st.groups.contains_key(id),
+            Short::Listener => st.listeners.contains_key(id),
+            Short::Origin => st.origins.contains_key(id),
+        }
+    }
+}
+
+/// Fresh IDs for one batch: none taken in the state, none given twice.
+#[derive(Debug, Default)]
+pub struct Ids {
+    given: HashSet<String>,
+}
+
+/// Draws before giving up on a free short ID (36^8 IDs: a second draw is already rare).
+const DRAWS: usize = 64;
+
+impl Ids {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A short ID of `kind` free in `st` and in this batch.
+    pub fn short(&mut self, st: &State, kind: Short) -> String {
+        let mut id = ids::short(kind.prefix());
+        for _ in 0..DRAWS {
+            if !kind.taken(st, &id) && !self.given.contains(&id) {
+                break;
+            }
+            id = ids::short(kind.prefix());
+        }
+        self.given.insert(id.clone());
+        id
+    }
+
+    /// A UUID (endpoint groups, bindings): 122 random bits, never drawn twice in practice.
+    pub fn uuid(&mut self) -> String {
+        ids::uuid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_avoid_the_state_and_the_batch() {
+        let st = State::default();
+        let mut ids = Ids::new();
+        let a: HashSet<String> = (0..1000).map(|_| ids.short(&st, Short::Origin)).collect();
+        assert_eq!(a.len(), 1000);
+        assert!(a.iter().all(|id| onramp_core::ids::is_short("rs", id)));
+    }
+}
