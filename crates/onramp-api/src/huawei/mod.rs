@@ -6,6 +6,7 @@
 //! single-port range (see ARCHITECTURE.md for the mapping).
 
 mod accelerators;
+pub mod dto;
 mod endpoints;
 mod listeners;
 mod misc;

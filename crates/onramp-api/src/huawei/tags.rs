@@ -132,8 +132,7 @@ impl TagFilter {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        let f: TagFilter =
-            serde_json::from_slice(body).map_err(|e| HwError::invalid("request body", e))?;
+        let f: TagFilter = super::dto::decode(body)?;
         let mut seen = BTreeSet::new();
         for t in &f.tags {
             if t.key.is_empty() {
