@@ -1,10 +1,19 @@
 //! Huawei Cloud GA v1 (`/v1/…`): SDK-HMAC-SHA256 (AK/SK) authentication, the
-//! `{"error_code","error_msg","request_id"}` envelope with `X-Request-Id`, and routing.
+//! `{"error_code","error_msg","request_id"}` envelope with `X-Request-Id`, and dispatch of the
+//! operation table (`routes`) to the handlers.
 //!
 //! A GAAP proxy appears here as an accelerator and a GAAP listener as a listener with one
 //! single-port range (see ARCHITECTURE.md for the mapping).
 
+mod accelerators;
+pub mod dto;
+mod endpoints;
 mod listeners;
+mod misc;
+mod query;
+mod routes;
+mod tags;
+mod views;
 
 use std::sync::Arc;
 
@@ -13,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
-use http::{header, Method, StatusCode};
+use http::{header, StatusCode};
 use onramp_auth::huawei as sig;
 use onramp_core::{ids, Account};
 
@@ -23,6 +32,7 @@ use onramp_core::policy::NamedResource;
 use serde_json::{json, Value};
 
 use crate::Api;
+use routes::Route;
 
 /// A Huawei error: HTTP status, code, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +62,17 @@ impl HwError {
             StatusCode::NOT_FOUND,
             "GA.9002",
             format!("Not found: {what}"),
+        )
+    }
+    /// An operation of the catalogue onramp does not answer yet.
+    fn not_available(op: routes::Op) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "GA.0501",
+            format!(
+                "{} is a recognised Global Accelerator operation that is not available yet in onramp",
+                op.name()
+            ),
         )
     }
     fn auth(why: &str) -> Self {
@@ -102,8 +123,9 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(call) => call,
         Err(e) => return respond(Err(e), &request_id),
     };
+    let op = call.route.op;
     // A signed write runs once: a repeat of its signature gets the first answer.
-    let first = if parts.method == Method::GET {
+    let first = if op.is_read() {
         None
     } else {
         match api
@@ -118,8 +140,8 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         api: &api,
         account: call.caller.account.clone(),
     };
-    let result = run(&ctx, &parts, call.route);
-    if parts.method != Method::GET {
+    let result = run(&ctx, &parts, &call.route, &body);
+    if !op.is_read() {
         let outcome = match &result {
             Ok((_, v)) => Ok(v),
             Err(e) => Err(e.code),
@@ -127,7 +149,7 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         call.audit(&api, &request_id, &source, outcome);
     }
     let done = result.is_ok();
-    let resp = respond(result, &request_id);
+    let resp = respond_as(result, &request_id, op.body_has_request_id());
     match first {
         Some(first) => first.finish(resp, done).await,
         None => resp,
@@ -143,10 +165,15 @@ pub async fn not_found(State(api): State<Arc<Api>>, req: Request) -> Response {
 }
 
 fn respond(result: HwResult, request_id: &str) -> Response {
+    respond_as(result, request_id, true)
+}
+
+/// The answer; `with_id`: the success body carries `request_id` too.
+fn respond_as(result: HwResult, request_id: &str, with_id: bool) -> Response {
     let (status, body) = match result {
         Ok((status, Value::Null)) => (status, Vec::new()),
         Ok((status, mut v)) => {
-            if let Value::Object(m) = &mut v {
+            if let (Value::Object(m), true) = (&mut v, with_id) {
                 m.insert("request_id".into(), json!(request_id));
             }
             (status, serde_json::to_vec(&v).unwrap_or_default())
@@ -165,33 +192,6 @@ fn respond(result: HwResult, request_id: &str) -> Response {
         .unwrap_or_default()
 }
 
-/// The operations this dialect answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    ListListeners,
-    ShowListener,
-}
-
-impl Route {
-    /// The route of a request, by method and path shape.
-    fn of(method: &Method, path: &str) -> Option<Self> {
-        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        match (method, segs.as_slice()) {
-            (&Method::GET, ["v1", "listeners"]) => Some(Self::ListListeners),
-            (&Method::GET, ["v1", "listeners", _]) => Some(Self::ShowListener),
-            _ => None,
-        }
-    }
-
-    /// The operation's name (the SDK's, in CamelCase), as policies name it.
-    fn name(self) -> &'static str {
-        match self {
-            Self::ListListeners => "ListListeners",
-            Self::ShowListener => "ShowListener",
-        }
-    }
-}
-
 /// An authenticated, authorized, rate-charged request.
 struct Call {
     caller: Caller,
@@ -206,7 +206,7 @@ impl Call {
         crate::audit::Write {
             caller: &self.caller,
             dialect: "huawei",
-            operation: self.route.name(),
+            operation: self.route.op.name(),
             request_id,
             source,
             named: &self.named,
@@ -225,6 +225,7 @@ fn admit(
     (request_id, source): (&str, &str),
 ) -> Result<Call, HwError> {
     let route = Route::of(&parts.method, parts.uri.path()).ok_or_else(HwError::no_api)?;
+    let op = route.op;
     let segs: Vec<String> = parts.uri.path().split('/').map(decode).collect();
     let query: Vec<(String, String)> =
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
@@ -245,7 +246,7 @@ fn admit(
     };
     match call
         .caller
-        .authorize(api, &format!("huawei:{}", route.name()), strings)
+        .authorize(api, &format!("huawei:{}", op.name()), strings)
     {
         Ok(named) => call.named = named,
         Err(d) => {
@@ -254,17 +255,14 @@ fn admit(
                 "APIG.0306",
                 format!("API access denied: {}", d.message()),
             );
-            if parts.method != Method::GET {
+            if !op.is_read() {
                 call.named = d.named;
                 call.audit(api, request_id, source, Err(e.code));
             }
             return Err(e);
         }
     }
-    if !api.allow(
-        &call.caller.account.id,
-        &route_name(&parts.method, parts.uri.path()),
-    ) {
+    if !api.allow(&call.caller.account.id, &format!("huawei:{}", op.name())) {
         return Err(HwError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "APIG.0308",
@@ -274,26 +272,35 @@ fn admit(
     Ok(call)
 }
 
-fn run(ctx: &HwCtx<'_>, parts: &Parts, route: Route) -> HwResult {
+/// Answer the operation.
+fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwResult {
+    use routes::Op::*;
     let query = parts.uri.query().unwrap_or("");
-    match route {
-        Route::ListListeners => listeners::list(ctx, query),
-        Route::ShowListener => {
-            let id = parts.uri.path().rsplit('/').next().unwrap_or("");
-            listeners::show(ctx, &decode(id))
-        }
+    let (p0, p1) = (route.param(0), route.param(1));
+    if !route.op.available() {
+        return Err(HwError::not_available(route.op));
     }
-}
-
-/// A rate-limit key per route shape (IDs replaced).
-fn route_name(method: &Method, path: &str) -> String {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').take(3).collect();
-    let shape = if segs.len() > 2 {
-        format!("{}/{}/{{id}}", segs[0], segs[1])
-    } else {
-        segs.join("/")
-    };
-    format!("{method} /{shape}")
+    match route.op {
+        ListAccelerators => accelerators::list(ctx, query),
+        ShowAccelerator => accelerators::show(ctx, p0),
+        ListListeners => listeners::list(ctx, query),
+        ShowListener => listeners::show(ctx, p0),
+        ListEndpointGroups => endpoints::list_groups(ctx, query),
+        ShowEndpointGroup => endpoints::show_group(ctx, p0),
+        ListEndpoints => endpoints::list(ctx, p0, query),
+        ShowEndpoint => endpoints::show(ctx, p0, p1),
+        ListHealthChecks | ListIpGroups | ListLogtanks | ListByoipPools => {
+            misc::empty_list(query, route.op)
+        }
+        ShowHealthCheck | ShowIpGroup | ShowLogtank => misc::not_held(route.op, p0),
+        ListRegions => misc::regions(ctx),
+        ListAllPops => misc::pops(ctx, query),
+        ShowResourceTags => tags::show(ctx, p0, p1),
+        ListTags => tags::list(ctx, p0, query),
+        ListResourcesByTag => tags::filter(ctx, p0, query, body),
+        CountResourcesByTag => tags::count(ctx, p0, body),
+        op => Err(HwError::not_available(op)),
+    }
 }
 
 fn decode(s: &str) -> String {
@@ -317,7 +324,9 @@ struct Authenticated {
 fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> Result<Authenticated, HwError> {
     let Some(auth_header) = header_str(parts, "authorization") else {
         if parts.headers.contains_key("x-auth-token") {
-            return Err(HwError::auth("decrypt token fail"));
+            return Err(HwError::auth(
+                "onramp takes AK/SK signatures (SDK-HMAC-SHA256), not X-Auth-Token IAM tokens",
+            ));
         }
         return Err(HwError::auth("x-auth-token not found"));
     };

@@ -1,0 +1,215 @@
+//! Huawei GA v1 JSON shapes of model resources (AcceleratorDetail, ListenerDetail,
+//! EndpointGroupDetail, EndpointDetail, ResourceTag, FrozenInfo) and the statuses they show.
+//!
+//! Statuses are true: `PENDING` while the resource's revision is above what the edges applied,
+//! `ERROR` for a listener the edge could not open, else `ACTIVE`. `health_state` is what the edge's
+//! checks report: `NO_MONITOR` when the listener's health check is off, `INITIAL` before the first
+//! result, then `HEALTHY` / `UNHEALTHY`.
+
+use std::net::IpAddr;
+
+use onramp_core::{
+    Accelerator, Affinity, Binding, EndpointGroup, FrozenInfo, Listener, OriginKind, State, Tag,
+};
+use serde_json::{json, Value};
+
+use super::HwCtx;
+use crate::rfc3339_ms;
+
+/// `ConfigStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigStatus {
+    Active,
+    Pending,
+    Error,
+    Deleting,
+}
+
+impl ConfigStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigStatus::Active => "ACTIVE",
+            ConfigStatus::Pending => "PENDING",
+            ConfigStatus::Error => "ERROR",
+            ConfigStatus::Deleting => "DELETING",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Pending, Self::Error, Self::Deleting]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// `ACTIVE` once the edges applied `revision`, else `PENDING`.
+pub fn applied(ctx: &HwCtx<'_>, revision: u64) -> ConfigStatus {
+    if ctx.api.control.is_applied(revision) {
+        ConfigStatus::Active
+    } else {
+        ConfigStatus::Pending
+    }
+}
+
+/// Huawei's view of the one lifecycle `onramp_ops::status` computes.
+fn from_phase(p: onramp_ops::status::Phase) -> ConfigStatus {
+    match p {
+        onramp_ops::status::Phase::Failed => ConfigStatus::Error,
+        p if p.is_settled() => ConfigStatus::Active,
+        _ => ConfigStatus::Pending,
+    }
+}
+
+pub fn listener_status(ctx: &HwCtx<'_>, l: &Listener) -> ConfigStatus {
+    from_phase(ctx.api.listener_phase(l))
+}
+
+pub fn accelerator_status(ctx: &HwCtx<'_>, a: &onramp_core::Accelerator) -> ConfigStatus {
+    from_phase(ctx.api.accelerator_phase(a))
+}
+
+pub fn frozen(f: &FrozenInfo) -> Value {
+    json!({"status": f.status, "effect": f.effect, "scene": f.scene})
+}
+
+pub fn tags(t: &[Tag]) -> Vec<Value> {
+    t.iter()
+        .map(|t| json!({"key": t.key, "value": t.value}))
+        .collect()
+}
+
+/// The access address of every accelerator: the edge's bind address.
+fn ip_sets(ctx: &HwCtx<'_>, a: &Accelerator) -> Value {
+    let address = &ctx.api.cfg.bind_address;
+    let ip_type = match address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => "IPV6",
+        _ => "IPV4",
+    };
+    let area = if a.area.is_empty() {
+        "OUTOFCM"
+    } else {
+        &a.area
+    };
+    json!([{"ip_type": ip_type, "ip_address": address, "area": area}])
+}
+
+/// The enterprise project an accelerator shows (`0`, the default project, when none was given).
+pub fn enterprise_project(a: &Accelerator) -> &str {
+    if a.enterprise_project_id.is_empty() {
+        "0"
+    } else {
+        &a.enterprise_project_id
+    }
+}
+
+pub fn accelerator(ctx: &HwCtx<'_>, a: &Accelerator) -> Value {
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "description": a.description,
+        "status": accelerator_status(ctx, a).as_str(),
+        "ip_sets": ip_sets(ctx, a),
+        "created_at": rfc3339_ms(a.created_at),
+        "updated_at": rfc3339_ms(a.updated_at),
+        "domain_id": ctx.account.domain_id,
+        "enterprise_project_id": enterprise_project(a),
+        "flavor_id": "",
+        "frozen_info": frozen(&a.frozen),
+        "tags": tags(&a.tags),
+    })
+}
+
+pub fn listener(ctx: &HwCtx<'_>, l: &Listener) -> Value {
+    let affinity = if l.affinity == Affinity::SourceIp || l.session_persist_secs > 0 {
+        "SOURCE_IP"
+    } else {
+        "NONE"
+    };
+    let ranges: Vec<Value> = l
+        .ports
+        .iter()
+        .map(|r| json!({"from_port": r.from, "to_port": r.to}))
+        .collect();
+    json!({
+        "id": l.id,
+        "name": l.name,
+        "description": l.description,
+        "protocol": l.protocol.upper(),
+        "status": listener_status(ctx, l).as_str(),
+        "port_ranges": ranges,
+        "client_affinity": affinity,
+        "accelerator_id": l.owner.id(),
+        "created_at": rfc3339_ms(l.created_at),
+        "updated_at": rfc3339_ms(l.updated_at),
+        "domain_id": ctx.account.domain_id,
+        "frozen_info": frozen(&l.frozen),
+        "tags": tags(&l.tags),
+    })
+}
+
+pub fn endpoint_group(ctx: &HwCtx<'_>, e: &EndpointGroup) -> Value {
+    json!({
+        "id": e.id,
+        "name": e.name,
+        "description": e.description,
+        "status": applied(ctx, e.revision).as_str(),
+        "traffic_dial_percentage": e.traffic_dial,
+        "region_id": e.region,
+        "listeners": [{"id": e.listener_id}],
+        "created_at": rfc3339_ms(e.created_at),
+        "updated_at": rfc3339_ms(e.updated_at),
+        "domain_id": ctx.account.domain_id,
+        "frozen_info": frozen(&FrozenInfo::default()),
+    })
+}
+
+/// `health_state` of an endpoint, from the edge's checks of its binding.
+pub fn health_state(ctx: &HwCtx<'_>, l: Option<&Listener>, b: &Binding) -> &'static str {
+    if l.is_some_and(|l| !l.health.enabled) {
+        return "NO_MONITOR";
+    }
+    match ctx.api.health.binding(&b.id) {
+        None => "INITIAL",
+        Some(h) if h.healthy => "HEALTHY",
+        Some(_) => "UNHEALTHY",
+    }
+}
+
+/// An endpoint: a binding of an origin. Its resource is the origin (`CUSTOM_IP` or
+/// `CUSTOM_DOMAIN_NAME`); the binding's port is not shown (Huawei endpoints take traffic on the
+/// port the client connected to).
+pub fn endpoint(ctx: &HwCtx<'_>, st: &State, b: &Binding) -> Value {
+    let origin = st.origins.get(&b.origin_id);
+    let resource_type = match origin.map(|o| o.kind) {
+        Some(OriginKind::Domain) => "CUSTOM_DOMAIN_NAME",
+        _ => "CUSTOM_IP",
+    };
+    let listener = st.listeners.get(&b.listener_id);
+    json!({
+        "id": b.id,
+        "resource_id": b.origin_id,
+        "endpoint_group_id": b.endpoint_group_id,
+        "resource_type": resource_type,
+        "status": applied(ctx, b.revision).as_str(),
+        "weight": b.weight,
+        "health_state": health_state(ctx, listener, b),
+        "created_at": rfc3339_ms(b.created_at),
+        "updated_at": rfc3339_ms(b.created_at),
+        "domain_id": ctx.account.domain_id,
+        "ip_address": origin.map(|o| o.address.as_str()).unwrap_or(""),
+        "frozen_info": frozen(&FrozenInfo::default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_status_round_trips_and_refuses_others() {
+        for s in ["ACTIVE", "PENDING", "ERROR", "DELETING"] {
+            assert_eq!(ConfigStatus::parse(s).map(|c| c.as_str()), Some(s));
+        }
+        assert_eq!(ConfigStatus::parse("active"), None);
+        assert_eq!(ConfigStatus::parse(""), None);
+    }
+}
