@@ -8,6 +8,7 @@
 mod accelerators;
 pub mod dto;
 mod endpoints;
+mod errors;
 mod listeners;
 mod misc;
 mod query;
@@ -97,6 +98,34 @@ pub type HwResult = Result<(StatusCode, Value), HwError>;
 pub struct HwCtx<'a> {
     pub api: &'a Api,
     pub account: Account,
+    /// The request's id: the task id of a write.
+    pub request_id: String,
+    /// The operation's SDK name (kept on a write's task).
+    pub operation: &'static str,
+    /// Unix milliseconds at the start of the request.
+    pub now: i64,
+}
+
+/// Run an operation of the model (`onramp_ops`) through the one commit path, and answer its
+/// refusal in Huawei's codes (`errors::hw`).
+pub async fn commit<R>(
+    ctx: &HwCtx<'_>,
+    f: impl FnOnce(
+        &onramp_ops::Cx,
+        &onramp_core::State,
+        &mut onramp_ops::ids::Ids,
+    ) -> Result<onramp_ops::Plan<R>, onramp_ops::OpError>,
+) -> Result<R, HwError> {
+    let call = onramp_ops::Call {
+        account: &ctx.account.id,
+        now: ctx.now,
+        task_id: &ctx.request_id,
+        action: ctx.operation,
+    };
+    onramp_ops::commit(&ctx.api.control, &call, f)
+        .await
+        .map(|(_, out)| out)
+        .map_err(errors::hw)
 }
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
@@ -139,8 +168,11 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let ctx = HwCtx {
         api: &api,
         account: call.caller.account.clone(),
+        request_id: request_id.clone(),
+        operation: op.name(),
+        now: crate::now_millis(),
     };
-    let result = run(&ctx, &parts, &call.route, &body);
+    let result = run(&ctx, &parts, &call.route, &body).await;
     if !op.is_read() {
         let outcome = match &result {
             Ok((_, v)) => Ok(v),
@@ -273,7 +305,7 @@ fn admit(
 }
 
 /// Answer the operation.
-fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwResult {
+async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwResult {
     use routes::Op::*;
     let query = parts.uri.query().unwrap_or("");
     let (p0, p1) = (route.param(0), route.param(1));
