@@ -36,6 +36,20 @@ struct Flow {
 
 type Flows = FlowMap<Flow>;
 
+/// Set in a flow's `last` by its reply task when the origin answers with ICMP port unreachable:
+/// the next datagram of that client drops the flow and picks an origin again.
+const BROKEN: u64 = 1 << 63;
+
+/// A flow's last activity for idleness, a broken flow counting as idle since ever.
+fn last_seen(f: &Flow) -> u64 {
+    let v = f.last.load(Relaxed);
+    if v & BROKEN != 0 {
+        0
+    } else {
+        v
+    }
+}
+
 impl Drop for Flow {
     fn drop(&mut self) {
         self.task.abort();
@@ -95,8 +109,7 @@ fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut Flows) {
     let idle = idle_ms(&cur, cfg);
     let now = now_ms();
     flows.retain(|f| {
-        let alive =
-            now.saturating_sub(f.last.load(Relaxed)) < idle && !*f.backend.killed().borrow();
+        let alive = now.saturating_sub(last_seen(f)) < idle && !*f.backend.killed().borrow();
         alive
     });
     cur.counters.flows.store(flows.len() as u64, Relaxed);
@@ -140,12 +153,21 @@ fn datagram(
     Counters::add(&cur.counters.packets_in, 1);
     Counters::add(&cur.counters.bytes_in, data.len() as u64);
     let now = now_ms();
-    if let Some(f) = flows.get(&client) {
-        f.last.store(now, Relaxed);
-        if send_now(&f.upstream, data, later).is_err() {
-            flows.remove(&client);
+    let broken = match flows.get(&client) {
+        Some(f) if f.last.load(Relaxed) & BROKEN == 0 => {
+            f.last.store(now, Relaxed);
+            if send_now(&f.upstream, data, later).is_err() {
+                flows.remove(&client);
+            }
+            return;
         }
-        return;
+        Some(_) => true,
+        None => false,
+    };
+    if broken {
+        // Its origin refused the flow (passively marked down): this datagram opens a new flow
+        // on another origin, so a client keeping its source port fails over like a new one.
+        flows.remove(&client);
     }
     if cur.spec.traffic_dial == 0 {
         Counters::add(&cur.counters.conns_refused, 1);
@@ -198,7 +220,7 @@ fn admit(
     if let Some(fd) = edge.budget.take_flow(n) {
         return Some(fd);
     }
-    if let Some(idlest) = flows.idlest(|f| f.last.load(Relaxed)) {
+    if let Some(idlest) = flows.idlest(last_seen) {
         // Its descriptor goes back to the budget, for this flow.
         flows.remove(&idlest);
         Counters::add(&rt.counters.flows_shed, 1);
@@ -242,7 +264,7 @@ fn open_flow(
         sock.clone(),
         client,
         last.clone(),
-        rt.clone(),
+        (rt.clone(), backend.clone()),
     ));
     Some(Flow {
         upstream,
@@ -261,7 +283,7 @@ async fn replies(
     sock: Arc<UdpSocket>,
     client: SocketAddr,
     last: Arc<AtomicU64>,
-    rt: Arc<ListenerRt>,
+    (rt, backend): (Arc<ListenerRt>, Arc<Backend>),
 ) {
     let mut later: Vec<Vec<u8>> = Vec::new();
     loop {
@@ -293,8 +315,15 @@ async fn replies(
             Err(e) => Err(e),
         };
         match r {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                // ICMP port unreachable: nothing listens at the origin. Out of rotation for the
+                // passive period (an active check brings it back sooner), and the flow is broken
+                // so its client's next datagram goes to another origin.
+                backend.passive_failure();
+                last.fetch_or(BROKEN, Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
-                // ICMP port unreachable from the origin: keep the flow, the health check decides.
                 tracing::debug!(error = %e, "udp upstream receive error");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -352,7 +381,18 @@ mod size_tests {
             Arc::new(onramp_balancer::bucket::TokenBucket::new(0, 0)),
         ));
         let client = sock.local_addr().unwrap();
-        let future = replies(up, sock, client, Default::default(), rt);
+        let backend = Arc::new(Backend::new(onramp_core::snapshot::BackendSpec {
+            binding_id: "b".into(),
+            origin_id: "rs-1".into(),
+            address: "127.0.0.2".into(),
+            kind: onramp_core::OriginKind::Ip,
+            port: 9,
+            weight: 1,
+            role: Default::default(),
+            banned: false,
+            probe_port: None,
+        }));
+        let future = replies(up, sock, client, Default::default(), (rt, backend));
         let task = std::mem::size_of_val(&future) + TASK_OVERHEAD;
         let entry = (std::mem::size_of::<(SocketAddr, Flow)>() + 1) * 8 / 7 * 2; // load ≥ 7/8 / 2
         let socket = 16 + std::mem::size_of::<UdpSocket>() + REGISTRATION;
