@@ -67,6 +67,16 @@ pub fn hw(e: OpError) -> HwError {
             "GA.9005",
             format!("Found accelerator {group} is associated by {count} resources"),
         ),
+        OpError::InUse {
+            res: r,
+            id,
+            by,
+            count,
+        } => HwError::new(
+            StatusCode::CONFLICT,
+            "GA.9005",
+            format!("Found {} {id} is associated by {count} {}", res(r), res(by)),
+        ),
         OpError::DuplicateAddress { address, .. } => bad(
             "GA.9104",
             format!("Resource endpoint {address} is already exists"),
