@@ -240,3 +240,52 @@ def test_a_range_listener_forwards_on_two_of_its_ports(huawei, api, lab, uniq):
     assert huawei.delete_listener(DeleteListenerRequest(listener_id=lid)).status_code == 204
     assert huawei.delete_accelerator(DeleteAcceleratorRequest(accelerator_id=acc)).status_code == 204
     assert h.wait_until(lambda: dp.tcp_refused(a), what="the range closed")
+
+
+def test_source_ip_affinity_pins_a_client_and_none_spreads(huawei, api, lab, uniq):
+    origins = [lab.tcp_origin(t) for t in ("a", "b", "c")]
+    acc = new_accelerator(huawei, uniq("acc"))["id"]
+    port = h.listener_port()
+    lid = raw(new_listener(huawei, acc, uniq("ln"), [(port, port)], affinity="SOURCE_IP"))["listener"]["id"]
+    api("BindListenerRealServers", {"ListenerId": lid, "RealServerBindSet": lab.bind_items(origins)})
+    active(huawei, lambda: huawei.show_listener(ShowListenerRequest(listener_id=lid)), "listener")
+    h.wait_until(lambda: dp.tcp_tag(port) in "abc", what="the listener forwards")
+    homes = set()
+    for ip in dp.CLIENT_IPS[:12]:
+        tags = {dp.tcp_tag(port, src=ip, line=b"aff-%d" % k) for k in range(4)}
+        assert len(tags) == 1, f"client {ip} spread over {tags}"
+        homes |= tags
+    assert len(homes) >= 2, f"12 client addresses all on {homes}"
+    # NONE: round robin spreads one client again.
+    body = UpdateListenerRequestBody(listener=UpdateListenerOption(client_affinity="NONE"))
+    huawei.update_listener(UpdateListenerRequest(listener_id=lid, body=body))
+    active(huawei, lambda: huawei.show_listener(ShowListenerRequest(listener_id=lid)), "listener")
+    spread = {dp.tcp_tag(port, src=dp.CLIENT_IPS[0], line=b"rr-%d" % k) for k in range(6)}
+    assert len(spread) >= 2, spread
+    api("BindListenerRealServers", {"ListenerId": lid, "RealServerBindSet": []})
+    huawei.delete_listener(DeleteListenerRequest(listener_id=lid))
+    huawei.delete_accelerator(DeleteAcceleratorRequest(accelerator_id=acc))
+
+
+def test_udp_range_forwards_and_a_new_range_moves_the_traffic(huawei, api, lab, uniq):
+    origin = lab.udp_origin("u")
+    acc = new_accelerator(huawei, uniq("acc"))["id"]
+    a, b = consecutive_ports()
+    lid = raw(new_listener(huawei, acc, uniq("ln"), [(a, b)], protocol="UDP"))["listener"]["id"]
+    api("BindListenerRealServers", {"ListenerId": lid, "RealServerBindSet": lab.bind_items([origin])})
+    show = lambda: huawei.show_listener(ShowListenerRequest(listener_id=lid))  # noqa: E731
+    active(huawei, show, "listener")
+    for port in (a, b):
+        c = dp.UdpClient(port)
+        lab.clients.append(c)
+        assert h.wait_until(lambda: c.tag(b"ping-%d" % port) == "u", what=f"UDP port {port} forwards")
+    n = h.listener_port()
+    body = UpdateListenerRequestBody(listener=UpdateListenerOption(port_ranges=[PortRange(from_port=n, to_port=n)]))
+    huawei.update_listener(UpdateListenerRequest(listener_id=lid, body=body))
+    active(huawei, show, "listener")
+    c = dp.UdpClient(n)
+    lab.clients.append(c)
+    assert h.wait_until(lambda: c.tag(b"moved") == "u", what=f"UDP port {n} forwards")
+    api("BindListenerRealServers", {"ListenerId": lid, "RealServerBindSet": []})
+    huawei.delete_listener(DeleteListenerRequest(listener_id=lid))
+    huawei.delete_accelerator(DeleteAcceleratorRequest(accelerator_id=acc))

@@ -15,6 +15,7 @@ fn field(f: &str) -> &str {
         "origin_port" => "endpoint.port",
         "address" => "endpoint.ip_address",
         "origin" => "endpoint.resource_id",
+        "ports" => "listener.port_ranges",
         other => other,
     }
 }
