@@ -57,10 +57,12 @@ def server_factory(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The shared server: rate limit off (0 = unlimited), root key from the environment."""
+    """The shared server: rate limit off (0 = unlimited), root key from the environment, and quotas far above
+    what the whole suite makes with its one account (test_huawei_writes checks the default-sized ones)."""
     h.require_binary()
     base = tmp_path_factory.mktemp("main")
-    srv = h.OnrampServer(base / "data", base / "logs", name="main", rate_limit=0)
+    srv = h.OnrampServer(base / "data", base / "logs", name="main", rate_limit=0,
+                         extra_args=["--quota-accelerators", "100000", "--quota-listeners", "100000"])
     try:
         srv.start()
     except h.ServerError as e:

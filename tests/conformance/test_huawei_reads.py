@@ -16,11 +16,11 @@ import pytest
 import requests
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
 from huaweicloudsdkga.v1 import (
-    CountResourcesByTagRequest, CreateAcceleratorOption, CreateAcceleratorOptionIpSets, CreateAcceleratorRequest,
-    CreateAcceleratorRequestBody, DeleteListenerRequest, ListAcceleratorsRequest, ListAllPopsRequest,
+    CountResourcesByTagRequest, CreateLogtankOption, CreateLogtankRequest, CreateLogtankRequestBody,
+    DeleteLogtankRequest, ListAcceleratorsRequest, ListAllPopsRequest,
     ListByoipPoolsRequest, ListEndpointGroupsRequest, ListEndpointsRequest, ListHealthChecksRequest,
     ListIpGroupsRequest, ListLogtanksRequest, ListRegionsRequest, ListResourcesByTagRequest,
-    ListResourcesByTagRequestBody, ListTagsRequest, ListTenantQuotasRequest, Match, ShowAcceleratorRequest,
+    ListResourcesByTagRequestBody, ListTagsRequest, Match, ShowAcceleratorRequest,
     ShowEndpointGroupRequest, ShowEndpointRequest, ShowHealthCheckRequest, ShowIpGroupRequest, ShowLogtankRequest,
     ShowResourceTagsRequest, Tag,
 )
@@ -287,21 +287,16 @@ def test_tags_of_listeners_and_bad_resource_type(api, server, huawei, proxy, uni
 # -- what is not available, what does not exist ---------------------------------------------------------------
 
 def test_operations_not_available_yet_are_501_ga_0501(huawei, creds, proxy):
-    body = CreateAcceleratorRequestBody(accelerator=CreateAcceleratorOption(
-        name="nope", ip_sets=[CreateAcceleratorOptionIpSets(ip_type="IPV4", area="OUTOFCM")],
-        enterprise_project_id="0"))
+    body = CreateLogtankRequestBody(logtank=CreateLogtankOption(
+        resource_type="LISTENER", resource_id="listener-00000000", log_group_id="g", log_stream_id="s"))
     for call, name in (
-        (lambda: huawei.create_accelerator(CreateAcceleratorRequest(body=body)), "CreateAccelerator"),
-        (lambda: huawei.delete_listener(DeleteListenerRequest(listener_id="listener-00000000")), "DeleteListener"),
-        (lambda: huawei.list_tenant_quotas(ListTenantQuotasRequest(domain_id=creds["domain_id"])),
-         "ListTenantQuotas"),
+        (lambda: huawei.create_logtank(CreateLogtankRequest(body=body)), "CreateLogtank"),
+        (lambda: huawei.delete_logtank(DeleteLogtankRequest(logtank_id="00000000")), "DeleteLogtank"),
     ):
         e = refused(call)
         assert isinstance(e, ServerResponseException)
         assert (e.status_code, e.error_code) == (501, "GA.0501"), str(e)
         assert name in e.error_msg and "not available yet" in e.error_msg, e.error_msg
-    names = [a["name"] for a in raw(huawei.list_accelerators(ListAcceleratorsRequest()))["accelerators"]]
-    assert "nope" not in names
 
 
 def test_unknown_route_is_404_apig_0101_and_tokens_are_explained(server):

@@ -40,6 +40,7 @@ pub struct Control {
     applied: AtomicU64,
     edge_attached: AtomicBool,
     audit: audit::AuditLog,
+    quotas: std::sync::RwLock<onramp_core::Quotas>,
 }
 
 impl Control {
@@ -56,6 +57,7 @@ impl Control {
             writer: Mutex::new(()),
             committed,
             edge_attached: AtomicBool::new(false),
+            quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
         }))
     }
 
@@ -77,6 +79,16 @@ impl Control {
     /// Entries written, dropped and lost by the audit writer since start.
     pub fn audit_counts(&self) -> audit::AuditCounts {
         self.audit.counts()
+    }
+
+    /// The operator's quotas every operation enforces.
+    pub fn quotas(&self) -> onramp_core::Quotas {
+        *self.quotas.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Set the quotas (`onramp serve --quota-*`).
+    pub fn set_quotas(&self, q: onramp_core::Quotas) {
+        *self.quotas.write().unwrap_or_else(|p| p.into_inner()) = q;
     }
 
     /// Read the state. Keep the guard short: never hold it across an await.

@@ -748,3 +748,26 @@ mod key_tests {
         assert!(!shown.contains("new") && !shown.contains("old"), "{shown}");
     }
 }
+
+/// The operator's limits on what an account may hold (`onramp serve --quota-*`), enforced by the
+/// operations for every dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quotas {
+    /// Accelerators per account.
+    pub accelerators: usize,
+    /// Listeners per accelerator.
+    pub listeners: usize,
+    /// Endpoints (bindings) per endpoint group.
+    pub endpoints: usize,
+}
+
+impl Default for Quotas {
+    /// Huawei GA's documented defaults: 20 accelerators, 10 listeners each, 10 endpoints a group.
+    fn default() -> Self {
+        Quotas {
+            accelerators: 20,
+            listeners: 10,
+            endpoints: 10,
+        }
+    }
+}

@@ -62,6 +62,7 @@ pub fn create(
             return Ok(Plan::task_only(a.id.clone()));
         }
     }
+    crate::quotas::accelerators(cx, st, 1)?;
     let group = fit_group(cx, st, &spec.place)?;
     let source = spec
         .cloned
@@ -240,7 +241,7 @@ fn clone_listeners(
 
 /// Record a configuration change. One the edges have not applied yet keeps being reported (an
 /// accelerator renamed while creating is still creating).
-fn touch(cx: &Cx, a: &mut Accelerator) {
+pub(crate) fn touch(cx: &Cx, a: &mut Accelerator) {
     if cx.is_applied(a.revision) {
         a.change = AcceleratorChange::Config;
     }

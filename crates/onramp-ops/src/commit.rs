@@ -72,6 +72,7 @@ pub async fn commit<R>(
                 account: call.account.to_string(),
                 now: call.now,
                 applied: control.applied_revision(),
+                quotas: control.quotas(),
             };
             let plan = f(&cx, st, &mut ids)?;
             let mut ops = plan.ops;

@@ -66,6 +66,15 @@ pub enum OpError {
     /// The group already has an accelerator in this access region.
     #[error("group {group} already has an accelerator in {region}")]
     RegionTaken { group: String, region: String },
+    /// Deletion order: `count` resources of kind `by` (listeners of an accelerator, endpoint
+    /// groups of a listener, …) still hang off it; they go first.
+    #[error("{res:?} {id} still has {count} {by:?} resources")]
+    InUse {
+        res: Res,
+        id: String,
+        by: Res,
+        count: usize,
+    },
     /// A model field the request left out and nothing else provides.
     #[error("{0} is required")]
     Missing(&'static str),

@@ -18,9 +18,12 @@ mod commit;
 mod error;
 pub mod groups;
 pub mod ids;
+pub mod lifecycle;
 pub mod listeners;
 pub mod origins;
+pub mod quotas;
 pub mod status;
+pub mod tags;
 
 pub use commit::{commit, Call, Plan, TASK_RETENTION_MS};
 pub use error::{OpError, Res};
@@ -35,6 +38,8 @@ pub struct Cx {
     pub now: Millis,
     /// The revision every edge has applied, read under the writer lock.
     pub applied: u64,
+    /// The operator's quotas.
+    pub quotas: onramp_core::Quotas,
 }
 
 impl Cx {

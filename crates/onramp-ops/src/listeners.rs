@@ -194,6 +194,7 @@ pub fn create(
     specs: Vec<Listener>,
 ) -> Result<(Vec<Op>, Vec<String>), OpError> {
     let region = owner(cx, st, owner_ref)?;
+    crate::quotas::listeners(cx, st, owner_ref.id(), specs.len())?;
     let mut ops = Vec::with_capacity(specs.len() * 2);
     let mut made: Vec<Listener> = Vec::with_capacity(specs.len());
     for spec in specs {

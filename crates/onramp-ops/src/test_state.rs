@@ -13,6 +13,7 @@ pub fn cx() -> Cx {
         account: ACCOUNT.into(),
         now: 1_700_000_000_000,
         applied: 0,
+        quotas: onramp_core::Quotas::default(),
     }
 }
 

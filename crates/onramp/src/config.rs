@@ -77,6 +77,15 @@ pub struct ServeArgs {
     /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
     #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
     pub udp_flows_per_source: Option<usize>,
+    /// Most accelerators per account, every dialect [default: 20]
+    #[arg(long, env = "ONRAMP_QUOTA_ACCELERATORS")]
+    pub quota_accelerators: Option<usize>,
+    /// Most listeners per accelerator, every dialect [default: 10]
+    #[arg(long, env = "ONRAMP_QUOTA_LISTENERS")]
+    pub quota_listeners: Option<usize>,
+    /// Most endpoints per endpoint group [default: 10]
+    #[arg(long, env = "ONRAMP_QUOTA_ENDPOINTS")]
+    pub quota_endpoints: Option<usize>,
 }
 
 /// The same keys in a file.
@@ -103,6 +112,9 @@ struct FileConfig {
     max_flows: Option<u64>,
     max_udp_flows: Option<usize>,
     udp_flows_per_source: Option<usize>,
+    quota_accelerators: Option<usize>,
+    quota_listeners: Option<usize>,
+    quota_endpoints: Option<usize>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -124,6 +136,8 @@ pub struct ServeConfig {
     pub max_flows: Option<u64>,
     pub max_udp_flows: usize,
     pub udp_flows_per_source: usize,
+    /// The quotas every operation enforces.
+    pub quotas: onramp_core::Quotas,
 }
 
 /// Limits of the HTTP endpoints (API and admin), each applied to each endpoint.
@@ -254,6 +268,23 @@ impl ServeConfig {
                 .udp_flows_per_source
                 .or(f.udp_flows_per_source)
                 .unwrap_or(64),
+            quotas: {
+                let d = onramp_core::Quotas::default();
+                onramp_core::Quotas {
+                    accelerators: a
+                        .quota_accelerators
+                        .or(f.quota_accelerators)
+                        .unwrap_or(d.accelerators),
+                    listeners: a
+                        .quota_listeners
+                        .or(f.quota_listeners)
+                        .unwrap_or(d.listeners),
+                    endpoints: a
+                        .quota_endpoints
+                        .or(f.quota_endpoints)
+                        .unwrap_or(d.endpoints),
+                }
+            },
         })
     }
 }

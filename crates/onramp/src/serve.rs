@@ -36,6 +36,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
+    control.set_quotas(cfg.quotas);
     if bootstrap::ensure_root(&control, &cfg.data_dir, onramp_api::now_millis()).await? {
         println!(
             "onramp: created the root account; its key is in {}",

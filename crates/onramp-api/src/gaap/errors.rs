@@ -109,9 +109,21 @@ pub fn tc(e: OpError, action: &str) -> TcError {
         ),
         OpError::Missing(field) => TcError::missing(param(field)),
         OpError::Invalid(Invalid { field, reason }) => TcError::value(param(&field), reason),
+        OpError::Quota {
+            what: what @ ("accelerators" | "listeners" | "tags"),
+            limit,
+            given,
+        } => TcError::new(
+            "LimitExceeded",
+            format!("At most {limit} {what} are allowed here; this would make {given}."),
+        ),
         OpError::Quota { limit, given, .. } => TcError::new(
             "FailedOperation.LimitRealServerNum",
             format!("A listener can have at most {limit} bound real servers; {given} were given."),
+        ),
+        OpError::InUse { id, count, .. } => TcError::new(
+            "ResourceInUse",
+            format!("{id} still has {count} dependent resources; delete them first."),
         ),
         OpError::Item { index, error } => bind_item(index, *error, action),
         OpError::Store(_) => TcError::internal("the store could not complete the write"),

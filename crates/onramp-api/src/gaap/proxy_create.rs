@@ -87,6 +87,7 @@ pub async fn check_proxy_create(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String
             account: ctx.account.id.clone(),
             now: ctx.now,
             applied: ctx.api.control.applied_revision(),
+            quotas: ctx.api.control.quotas(),
         };
         match accelerators::fit_group(&cx, &st, &place) {
             Ok(None) if place.origin_region.is_none() => {

@@ -390,6 +390,14 @@ impl DeleteTags {
                 "Tag key is empty",
             ));
         }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(t) = self.tags.iter().find(|t| !seen.insert(t.key.as_str())) {
+            return Err(HwError::new(
+                http::StatusCode::BAD_REQUEST,
+                "GA.9110",
+                format!("Duplicated entry: {}", t.key),
+            ));
+        }
         Ok(())
     }
 }

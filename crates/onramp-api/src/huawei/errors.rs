@@ -15,6 +15,7 @@ fn field(f: &str) -> &str {
         "origin_port" => "endpoint.port",
         "address" => "endpoint.ip_address",
         "origin" => "endpoint.resource_id",
+        "ports" => "listener.port_ranges",
         other => other,
     }
 }
@@ -66,6 +67,16 @@ pub fn hw(e: OpError) -> HwError {
             StatusCode::CONFLICT,
             "GA.9005",
             format!("Found accelerator {group} is associated by {count} resources"),
+        ),
+        OpError::InUse {
+            res: r,
+            id,
+            by,
+            count,
+        } => HwError::new(
+            StatusCode::CONFLICT,
+            "GA.9005",
+            format!("Found {} {id} is associated by {count} {}", res(r), res(by)),
         ),
         OpError::DuplicateAddress { address, .. } => bad(
             "GA.9104",
@@ -146,6 +157,17 @@ mod tests {
             (400, "GA.9103")
         );
         assert_eq!(c(OpError::Missing("scheduler")), (400, "GA.9001"));
+        assert_eq!(
+            c(OpError::InUse {
+                res: Res::Accelerator,
+                id: "a".into(),
+                by: Res::Listener,
+                count: 2
+            }),
+            (409, "GA.9005")
+        );
+        let e = hw(OpError::invalid("ports", "must have 1-10 port ranges"));
+        assert!(e.message.contains("listener.port_ranges"), "{}", e.message);
         let e = hw(OpError::item(2, OpError::Missing("address")));
         assert!(e.message.starts_with("item 2:") && e.message.contains("endpoint.ip_address"));
     }

@@ -80,3 +80,21 @@ pub fn not_held(op: Op, id: &str) -> HwResult {
     };
     Err(HwError::not_found(&format!("{what} {id}")))
 }
+
+/// `ListTenantQuotas` (`GET /v1/{domain_id}/ga/quotas`): the operator's quotas; another
+/// tenant's domain is not found.
+pub fn quotas(ctx: &HwCtx<'_>, domain_id: &str) -> HwResult {
+    if domain_id != ctx.account.domain_id {
+        return Err(HwError::not_found(&format!("domain {domain_id}")));
+    }
+    let q = ctx.api.control.quotas();
+    let resources: Vec<Value> = [
+        ("accelerator_per_tenant", q.accelerators),
+        ("listener_per_accelerator", q.listeners),
+        ("endpoint_per_endpoint_group", q.endpoints),
+    ]
+    .into_iter()
+    .map(|(t, n)| json!({"type": t, "min": 1, "max": n.max(1), "quota": n}))
+    .collect();
+    Ok((StatusCode::OK, json!({"quotas": {"resources": resources}})))
+}

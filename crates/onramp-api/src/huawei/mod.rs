@@ -325,6 +325,15 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
             misc::empty_list(query, route.op)
         }
         ShowHealthCheck | ShowIpGroup | ShowLogtank => misc::not_held(route.op, p0),
+        CreateAccelerator => accelerators::create(ctx, body).await,
+        UpdateAccelerator => accelerators::update(ctx, p0, body).await,
+        DeleteAccelerator => accelerators::delete(ctx, p0).await,
+        CreateListener => listeners::create(ctx, body).await,
+        UpdateListener => listeners::update(ctx, p0, body).await,
+        DeleteListener => listeners::delete(ctx, p0).await,
+        CreateTags => tags::create(ctx, p0, p1, body).await,
+        DeleteTags => tags::delete(ctx, p0, p1, body).await,
+        ListTenantQuotas => misc::quotas(ctx, p0),
         ListRegions => misc::regions(ctx),
         ListAllPops => misc::pops(ctx, query),
         ShowResourceTags => tags::show(ctx, p0, p1),

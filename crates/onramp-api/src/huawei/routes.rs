@@ -89,10 +89,21 @@ impl Op {
         name.starts_with("List") || name.starts_with("Show") || matches!(self, CountResourcesByTag)
     }
 
-    /// Whether onramp answers the operation today. The writes wait for the dialect-neutral
-    /// operations layer; quotas wait for quotas in the model.
+    /// Whether onramp answers the operation today: every read, and the writes made so far.
     pub fn available(self) -> bool {
-        self.is_read() && self != Op::ListTenantQuotas
+        use Op::*;
+        self.is_read()
+            || matches!(
+                self,
+                CreateAccelerator
+                    | UpdateAccelerator
+                    | DeleteAccelerator
+                    | CreateListener
+                    | UpdateListener
+                    | DeleteListener
+                    | CreateTags
+                    | DeleteTags
+            )
     }
 
     /// Whether the answer's body carries `request_id` (the SDK's response models of these three

@@ -1,6 +1,6 @@
 //! Huawei GA tag reads on accelerators (`ga-accelerators`) and listeners (`ga-listeners`):
-//! `ShowResourceTags`, `ListTags` (every key with its values), and the two queries sent as POST,
-//! `ListResourcesByTag` and `CountResourcesByTag`.
+//! `ShowResourceTags`, `ListTags` (every key with its values), the two queries sent as POST,
+//! `ListResourcesByTag` and `CountResourcesByTag`, and the writes `CreateTags` / `DeleteTags`.
 //!
 //! A filter's `tags` must all be on a resource (a key with an empty `values` matches any value,
 //! else any of the values); a `matches` item `{"key": "resource_name", "value"}` keeps resources
@@ -197,6 +197,44 @@ pub fn count(ctx: &HwCtx<'_>, resource_type: &str, body: &[u8]) -> HwResult {
         .filter(|r| f.keeps(r))
         .count();
     Ok((StatusCode::OK, json!({ "total_count": n })))
+}
+
+/// The model's kind of a tags path's `resource_type`.
+fn tagged(resource_type: &str) -> Result<onramp_ops::tags::Tagged, HwError> {
+    match resource_type {
+        "ga-accelerators" => Ok(onramp_ops::tags::Tagged::Accelerator),
+        "ga-listeners" => Ok(onramp_ops::tags::Tagged::Listener),
+        _ => Err(HwError::invalid(
+            "resource_type",
+            "must be ga-accelerators or ga-listeners",
+        )),
+    }
+}
+
+/// `CreateTags`: add tags (a key already there takes the new value); 204.
+pub async fn create(ctx: &HwCtx<'_>, resource_type: &str, id: &str, body: &[u8]) -> HwResult {
+    let kind = tagged(resource_type)?;
+    let req: super::dto::CreateTags = super::dto::decode(body)?;
+    req.check()?;
+    let add = super::accelerators::model_tags(Some(&req.tags));
+    super::commit(ctx, |cx, st, _| {
+        onramp_ops::tags::add(cx, st, kind, id, &add).map(|ops| onramp_ops::Plan::new(ops, ()))
+    })
+    .await?;
+    Ok((StatusCode::NO_CONTENT, Value::Null))
+}
+
+/// `DeleteTags` (a DELETE with a JSON body): remove tags by key; 204.
+pub async fn delete(ctx: &HwCtx<'_>, resource_type: &str, id: &str, body: &[u8]) -> HwResult {
+    let kind = tagged(resource_type)?;
+    let req: super::dto::DeleteTags = super::dto::decode(body)?;
+    req.check()?;
+    let keys: Vec<String> = req.tags.into_iter().map(|t| t.key).collect();
+    super::commit(ctx, |cx, st, _| {
+        onramp_ops::tags::remove(cx, st, kind, id, &keys).map(|ops| onramp_ops::Plan::new(ops, ()))
+    })
+    .await?;
+    Ok((StatusCode::NO_CONTENT, Value::Null))
 }
 
 #[cfg(test)]
