@@ -69,6 +69,12 @@ pub fn start_with(ctx: &Ctx, nofile: Option<u64>) -> anyhow::Result<(Proc, Api)>
             "0",
             "--edge-threads",
             "1",
+            // The control scenario holds 10,000 listeners on 100 proxies, far past the default
+            // quotas (20 accelerators, 10 listeners each).
+            "--quota-accelerators",
+            "1000000",
+            "--quota-listeners",
+            "1000000",
         ]
         .iter()
         .map(|s| s.to_string()),
