@@ -81,3 +81,29 @@ def test_udp_bursts_keep_order_and_large_datagrams_arrive_whole(lab):
         assert got == [b"b:f%d-%03d-" % (i, k) + bytes(200) for k in range(burst)]
     big = bytes(range(256)) * 234 + b"end"  # 59,907 bytes
     assert flows[0].ask(big) == b"b:" + big
+
+
+def test_udp_flow_fails_over_when_its_origin_goes_away(lab):
+    """No health check: a kept UDP flow whose origin stops listening (the origin answers ICMP port
+    unreachable) moves to another origin within a few datagrams instead of staying on the dead one
+    until it comes back."""
+    a, b = lab.udp_origin("a"), lab.udp_origin("b")
+    lst = lab.udp_listener([a, b], Scheduler="rr")
+    f = dp.UdpClient(lst.port, timeout=0.5)
+    lab.clients.append(f)
+    first = f.tag(b"before")
+    dead, alive = (a, "b") if first == "a" else (b, "a")
+    dead.kill()
+    got = []
+    for i in range(10):  # bounded: the first datagram after the kill meets the ICMP error
+        try:
+            got.append(f.tag(b"after-%d" % i))
+        except dp.ClientError:
+            got.append(None)
+        if got[-1] == alive:
+            break
+    assert got[-1] == alive, f"the flow stayed on the dead origin: {got}"
+    assert got.count(None) <= 2, got
+    # It stays on the live origin.
+    assert [f.tag(b"then-%d" % i) for i in range(5)] == [alive] * 5
+    dead.restart()
