@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::acl::{AccessSpec, Cidr, PrefixSet};
 use crate::model::*;
 use crate::state::State;
 
@@ -50,6 +51,8 @@ pub struct ListenerSpec {
     /// Share of new connections/flows this edge accepts, 0–100 (endpoint-group traffic dial).
     pub traffic_dial: u8,
     pub backends: Vec<BackendSpec>,
+    /// Who may connect (an IP address group, WHITE or BLACK); `None` = everyone.
+    pub access: Option<AccessSpec>,
 }
 
 impl ListenerSpec {
@@ -88,6 +91,23 @@ fn backends(st: &State, l: &Listener) -> Vec<BackendSpec> {
     out
 }
 
+/// The listener's access rule with its group's blocks. A group that is gone (never left by the
+/// operations) admits everyone rather than failing traffic; a block that does not parse (never
+/// stored by the operations) is skipped.
+fn access(st: &State, l: &Listener) -> Option<AccessSpec> {
+    let a = l.access.as_ref()?;
+    let g = st.ip_groups.get(&a.ip_group_id)?;
+    let blocks = g
+        .entries
+        .iter()
+        .filter_map(|e| Cidr::parse("cidr", &e.cidr).ok());
+    Some(AccessSpec {
+        ip_group_id: g.id.clone(),
+        kind: a.kind,
+        set: PrefixSet::new(blocks),
+    })
+}
+
 fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec {
     let dial = st
         .endpoint_groups_of(&l.id)
@@ -109,6 +129,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
         max_connections: l.max_connections,
         traffic_dial: dial,
         backends: backends(st, l),
+        access: access(st, l),
     }
 }
 
