@@ -18,6 +18,7 @@ mod commit;
 mod error;
 pub mod groups;
 pub mod ids;
+pub mod ip_groups;
 pub mod listeners;
 pub mod origins;
 pub mod status;
