@@ -92,7 +92,18 @@ impl Op {
     /// Whether onramp answers the operation today. The writes wait for the dialect-neutral
     /// operations layer; quotas wait for quotas in the model.
     pub fn available(self) -> bool {
-        self.is_read() && self != Op::ListTenantQuotas
+        use Op::*;
+        let ip_groups = matches!(
+            self,
+            CreateIpGroup
+                | UpdateIpGroup
+                | DeleteIpGroup
+                | AddIpGroupIp
+                | RemoveIpGroupIp
+                | AssociateListener
+                | DisassociateListener
+        );
+        (self.is_read() && self != Op::ListTenantQuotas) || ip_groups
     }
 
     /// Whether the answer's body carries `request_id` (the SDK's response models of these three
