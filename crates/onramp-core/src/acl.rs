@@ -61,9 +61,9 @@ impl Cidr {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match len {
             None => max,
-            Some(l) if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => {
-                l.parse::<u8>().map_err(|_| bad("has a bad prefix length"))?
-            }
+            Some(l) if !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) => l
+                .parse::<u8>()
+                .map_err(|_| bad("has a bad prefix length"))?,
             Some(_) => return Err(bad("has a bad prefix length")),
         };
         if len > max {

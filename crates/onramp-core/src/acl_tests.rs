@@ -63,14 +63,28 @@ fn overlapping_and_adjacent_blocks_merge() {
 #[test]
 fn bad_blocks_are_refused_naming_the_field() {
     for bad in [
-        "", "10.0.0.0/33", "10.0.0.1/8", "::1/129", "10.0.0/8", "x", "10.0.0.0/", "10.0.0.0/+8",
-        "10.0.0.0/08x", "2001:db8::1/32",
+        "",
+        "10.0.0.0/33",
+        "10.0.0.1/8",
+        "::1/129",
+        "10.0.0/8",
+        "x",
+        "10.0.0.0/",
+        "10.0.0.0/+8",
+        "10.0.0.0/08x",
+        "2001:db8::1/32",
     ] {
         let e = Cidr::parse("ip_list.cidr", bad).unwrap_err();
         assert_eq!(e.field, "ip_list.cidr", "{bad}");
     }
-    assert_eq!(Cidr::parse("f", "10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
-    assert_eq!(Cidr::parse("f", "2001:DB8::/32").unwrap().to_string(), "2001:db8::/32");
+    assert_eq!(
+        Cidr::parse("f", "10.0.0.0/8").unwrap().to_string(),
+        "10.0.0.0/8"
+    );
+    assert_eq!(
+        Cidr::parse("f", "2001:DB8::/32").unwrap().to_string(),
+        "2001:db8::/32"
+    );
 }
 
 #[test]

@@ -163,3 +163,69 @@ pub fn build(st: &State, region: &str) -> Snapshot {
     }
     snap
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::AccessKind;
+
+    fn state(entries: &[&str], kind: Option<AccessKind>) -> State {
+        let acc = Accelerator {
+            id: "link-1".into(),
+            account_id: "a".into(),
+            access_region: "r".into(),
+            enabled: true,
+            ..Default::default()
+        };
+        let l = Listener {
+            id: "listener-1".into(),
+            account_id: "a".into(),
+            owner: Owner::Accelerator("link-1".into()),
+            ports: vec![PortRange::single(80)],
+            access: kind.map(|kind| AccessControl {
+                ip_group_id: "g".into(),
+                kind,
+            }),
+            ..Default::default()
+        };
+        let g = IpGroup {
+            id: "g".into(),
+            account_id: "a".into(),
+            entries: entries
+                .iter()
+                .map(|c| IpEntry {
+                    cidr: c.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let recs = [
+            Record::Accelerator(acc),
+            Record::Listener(l),
+            Record::IpGroup(g),
+        ];
+        State::from_records(1, recs)
+    }
+
+    #[test]
+    fn the_listener_spec_carries_its_access_rule() {
+        let open = build(&state(&["127.0.0.2/32"], None), "r");
+        assert!(open.listeners["listener-1"].access.is_none());
+        let white = build(&state(&["127.0.0.2/32"], Some(AccessKind::White)), "r");
+        let rule = white.listeners["listener-1"].access.as_ref().unwrap();
+        assert_eq!(
+            (rule.ip_group_id.as_str(), rule.kind),
+            ("g", AccessKind::White)
+        );
+        assert!(rule.admits("127.0.0.2".parse().unwrap()));
+        assert!(!rule.admits("127.0.0.3".parse().unwrap()));
+        // A change of the group's blocks changes the spec (a config swap), not the sockets.
+        let wider = build(&state(&["127.0.0.0/8"], Some(AccessKind::White)), "r");
+        let (a, b) = (
+            &white.listeners["listener-1"],
+            &wider.listeners["listener-1"],
+        );
+        assert!(a != b && !b.needs_rebind(a));
+    }
+}

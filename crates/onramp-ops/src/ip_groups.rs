@@ -147,12 +147,7 @@ pub fn delete(cx: &Cx, st: &State, id: &str) -> Result<Vec<Op>, OpError> {
 }
 
 /// Add `blocks` to group `id`.
-pub fn add_blocks(
-    cx: &Cx,
-    st: &State,
-    id: &str,
-    blocks: &[NewBlock],
-) -> Result<Vec<Op>, OpError> {
+pub fn add_blocks(cx: &Cx, st: &State, id: &str, blocks: &[NewBlock]) -> Result<Vec<Op>, OpError> {
     let mut g = find(cx, st, id)?.clone();
     let new = entries(cx, "ip_list", &g.entries, blocks)?;
     g.entries.extend(new);
@@ -161,12 +156,7 @@ pub fn add_blocks(
 
 /// Remove `cidrs` from group `id`; each must be in it (compared as blocks, so `10.0.0.1` and
 /// `10.0.0.1/32` are the same).
-pub fn remove_blocks(
-    cx: &Cx,
-    st: &State,
-    id: &str,
-    cidrs: &[String],
-) -> Result<Vec<Op>, OpError> {
+pub fn remove_blocks(cx: &Cx, st: &State, id: &str, cidrs: &[String]) -> Result<Vec<Op>, OpError> {
     let mut g = find(cx, st, id)?.clone();
     let mut gone = HashSet::with_capacity(cidrs.len());
     for (i, s) in cidrs.iter().enumerate() {
@@ -232,12 +222,7 @@ pub fn associate(
 }
 
 /// Stop listener `listener_id` using group `id`; it must be using it.
-pub fn disassociate(
-    cx: &Cx,
-    st: &State,
-    id: &str,
-    listener_id: &str,
-) -> Result<Vec<Op>, OpError> {
+pub fn disassociate(cx: &Cx, st: &State, id: &str, listener_id: &str) -> Result<Vec<Op>, OpError> {
     let g = find(cx, st, id)?;
     let mut l = st
         .listener(&cx.account, listener_id)

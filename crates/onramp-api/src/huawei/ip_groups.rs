@@ -114,14 +114,15 @@ pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
 async fn change(
     ctx: &HwCtx<'_>,
     id: &str,
-    f: impl FnOnce(
-        &onramp_ops::Cx,
-        &State,
-    ) -> Result<Vec<onramp_core::Op>, onramp_ops::OpError>,
+    f: impl FnOnce(&onramp_ops::Cx, &State) -> Result<Vec<onramp_core::Op>, onramp_ops::OpError>,
     with_group: bool,
 ) -> HwResult {
     commit(ctx, |cx, st, _| f(cx, st).map(|ops| Plan::new(ops, ()))).await?;
-    let body = if with_group { shown(ctx, id)? } else { json!({}) };
+    let body = if with_group {
+        shown(ctx, id)?
+    } else {
+        json!({})
+    };
     Ok((StatusCode::OK, body))
 }
 
@@ -129,9 +130,8 @@ pub async fn update(ctx: &HwCtx<'_>, id: &str, body: &[u8]) -> HwResult {
     let req: UpdateIpGroup = decode(body)?;
     let o = req.ip_group;
     o.check()?;
-    let f = |cx: &_, st: &_| {
-        ip_groups::update(cx, st, id, o.name.as_deref(), o.description.as_deref())
-    };
+    let f =
+        |cx: &_, st: &_| ip_groups::update(cx, st, id, o.name.as_deref(), o.description.as_deref());
     change(ctx, id, f, true).await
 }
 
@@ -147,7 +147,13 @@ pub async fn add_ips(ctx: &HwCtx<'_>, id: &str, body: &[u8]) -> HwResult {
     let req: AddIps = decode(body)?;
     req.check()?;
     let blocks = blocks(&req.ip_list);
-    change(ctx, id, |cx, st| ip_groups::add_blocks(cx, st, id, &blocks), false).await
+    change(
+        ctx,
+        id,
+        |cx, st| ip_groups::add_blocks(cx, st, id, &blocks),
+        false,
+    )
+    .await
 }
 
 pub async fn remove_ips(ctx: &HwCtx<'_>, id: &str, body: &[u8]) -> HwResult {
