@@ -215,7 +215,8 @@ impl State {
     }
 
     /// `id` as a resource a request names, if it is one of the account's accelerators, groups,
-    /// listeners, endpoint groups or origins, with the accelerator or group that owns it.
+    /// listeners, endpoint groups, origins or IP address groups, with the accelerator or group
+    /// that owns it.
     pub fn named_resource(&self, account: &str, id: &str) -> Option<crate::policy::NamedResource> {
         let named = |owner: Option<&str>| crate::policy::NamedResource {
             id: id.to_string(),
@@ -224,6 +225,7 @@ impl State {
         if self.accelerator(account, id).is_some()
             || self.group(account, id).is_some()
             || self.origin(account, id).is_some()
+            || self.ip_group(account, id).is_some()
         {
             return Some(named(None));
         }
