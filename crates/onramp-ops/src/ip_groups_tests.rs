@@ -215,3 +215,39 @@ fn another_accounts_groups_and_listeners_are_not_found() {
     let e = associate(&stranger, &st, &theirs.out, &l, AccessKind::White).unwrap_err();
     assert!(matches!(e, OpError::NotFound(Res::Listener, _)));
 }
+
+#[test]
+fn a_cloned_accelerator_does_not_copy_access_control() {
+    use crate::accelerators::{self, NewAccelerator, Placement};
+    let mut st = State::default();
+    let src = accelerator(&mut st);
+    let l = listener(&mut st, &Owner::Accelerator(src.clone()), Protocol::Tcp, 80);
+    let g = group(&mut st, &[]);
+    go(&mut st, |st| {
+        associate(&cx(), st, &g, &l, AccessKind::White)
+    });
+    let spec = NewAccelerator {
+        place: Placement {
+            access_region: "local".into(),
+            origin_region: Some("local".into()),
+            bandwidth_mbps: 10,
+            concurrent: 2,
+            ..Default::default()
+        },
+        name: "c".into(),
+        cloned: Some(src),
+        ..Default::default()
+    };
+    let plan = accelerators::create(
+        &cx(),
+        &st,
+        &mut Ids::new(),
+        onramp_core::Dialect::Gaap,
+        &spec,
+    )
+    .unwrap();
+    apply(&mut st, &plan.ops);
+    let copy = st.listeners_of(&plan.out).next().unwrap();
+    assert!(copy.access.is_none());
+    assert_eq!(st.listeners_of_ip_group(&g).count(), 1);
+}
