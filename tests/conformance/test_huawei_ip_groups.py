@@ -177,6 +177,30 @@ def test_bad_bodies_are_400(huawei, groups, uniq):
     assert "ip_list" in e.error_msg
 
 
+def test_quotas_of_blocks_and_groups(huawei, groups, uniq):
+    # 200 blocks per group, 20 per call.
+    g = groups.create(uniq("ipg"), [f"10.200.{i}.0/24" for i in range(20)])
+    for n in range(1, 10):
+        groups.add(g["id"], *[f"10.{n}.{i}.0/24" for i in range(20)])
+    assert len(groups.show(g["id"])["ip_list"]) == 200
+    e = refused(lambda: groups.add(g["id"], "192.0.2.0/24"), 400, "GA.9103")
+    assert "200" in e.error_msg
+    # 50 groups per account.
+    held = len(raw(huawei.list_ip_groups(ListIpGroupsRequest()))["ip_groups"])
+    for _ in range(50 - held):
+        groups.create(uniq("ipg"))
+    e = refused(lambda: groups.create(uniq("ipg")), 400, "GA.9103")
+    assert "50" in e.error_msg
+
+
+def test_list_queries_are_checked(huawei, groups, uniq):
+    groups.create(uniq("ipg"))
+    refused(lambda: huawei.list_ip_groups(ListIpGroupsRequest(limit=0)), 400, "GA.9001")
+    refused(lambda: huawei.list_ip_groups(ListIpGroupsRequest(marker="1b11747a-b139-492f-9692-2df0b1c87193")),
+            400, "GA.9001")
+    assert raw(huawei.list_ip_groups(ListIpGroupsRequest(listener_id="listener-00000000")))["ip_groups"] == []
+
+
 def test_associate_disassociate_and_the_deletion_order(api, huawei, groups, proxy, uniq):
     tcp, udp = h.listener_ports(2)
     [lt] = h.create_tcp_listeners(api, proxy, [tcp], uniq("ln"))
