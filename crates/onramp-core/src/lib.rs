@@ -6,6 +6,7 @@
 //! store at start.
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod audit;
 pub mod health;
 pub mod ids;

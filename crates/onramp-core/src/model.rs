@@ -488,6 +488,8 @@ pub struct Listener {
     /// Concurrent-connection limit of this listener; 0 = unlimited.
     pub max_connections: u64,
     pub tags: Vec<Tag>,
+    /// The IP address group that admits (WHITE) or refuses (BLACK) clients; `None` = everyone.
+    pub access: Option<AccessControl>,
     pub frozen: FrozenInfo,
     pub change: ListenerChange,
     pub created_at: Millis,
@@ -579,6 +581,38 @@ pub struct Binding {
     pub revision: u64,
 }
 
+/// A listener's access control: which IP address group, and whether it admits or refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AccessControl {
+    pub ip_group_id: String,
+    pub kind: crate::acl::AccessKind,
+}
+
+/// One CIDR block of an IP address group, as given (checked by `acl::Cidr::parse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct IpEntry {
+    pub cidr: String,
+    pub description: String,
+    pub created_at: Millis,
+}
+
+/// An IP address group (Huawei `ip_group`): CIDR blocks that listeners admit or refuse. Which
+/// listeners use it is on each listener (`Listener.access`), indexed by `State`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct IpGroup {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub description: String,
+    pub entries: Vec<IpEntry>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub revision: u64,
+}
+
 /// An asynchronous change: done when the edges have applied `revision`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -607,10 +641,11 @@ pub enum Kind {
     Origin,
     Binding,
     Task,
+    IpGroup,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Account,
         Kind::Key,
         Kind::Accelerator,
@@ -620,6 +655,7 @@ impl Kind {
         Kind::Origin,
         Kind::Binding,
         Kind::Task,
+        Kind::IpGroup,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -632,6 +668,7 @@ impl Kind {
             Kind::Origin => "origin",
             Kind::Binding => "binding",
             Kind::Task => "task",
+            Kind::IpGroup => "ip_group",
         }
     }
     pub fn parse(s: &str) -> Option<Kind> {
@@ -652,6 +689,7 @@ pub enum Record {
     Origin(Origin),
     Binding(Binding),
     Task(Task),
+    IpGroup(IpGroup),
 }
 
 macro_rules! each_record {
@@ -666,6 +704,7 @@ macro_rules! each_record {
             Record::Origin($v) => $e,
             Record::Binding($v) => $e,
             Record::Task($v) => $e,
+            Record::IpGroup($v) => $e,
         }
     };
 }
@@ -682,6 +721,7 @@ impl Record {
             Record::Origin(_) => Kind::Origin,
             Record::Binding(_) => Kind::Binding,
             Record::Task(_) => Kind::Task,
+            Record::IpGroup(_) => Kind::IpGroup,
         }
     }
     pub fn id(&self) -> &str {
@@ -695,6 +735,7 @@ impl Record {
             Record::Origin(o) => &o.id,
             Record::Binding(b) => &b.id,
             Record::Task(t) => &t.id,
+            Record::IpGroup(g) => &g.id,
         }
     }
     pub fn account_id(&self) -> &str {
@@ -708,6 +749,7 @@ impl Record {
             Record::Origin(o) => &o.account_id,
             Record::Binding(b) => &b.account_id,
             Record::Task(t) => &t.account_id,
+            Record::IpGroup(g) => &g.account_id,
         }
     }
     pub fn revision(&self) -> u64 {

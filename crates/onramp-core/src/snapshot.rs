@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::acl::{AccessSpec, Cidr, PrefixSet};
 use crate::model::*;
 use crate::state::State;
 
@@ -50,6 +51,8 @@ pub struct ListenerSpec {
     /// Share of new connections/flows this edge accepts, 0–100 (endpoint-group traffic dial).
     pub traffic_dial: u8,
     pub backends: Vec<BackendSpec>,
+    /// Who may connect (an IP address group, WHITE or BLACK); `None` = everyone.
+    pub access: Option<AccessSpec>,
 }
 
 impl ListenerSpec {
@@ -88,6 +91,23 @@ fn backends(st: &State, l: &Listener) -> Vec<BackendSpec> {
     out
 }
 
+/// The listener's access rule with its group's blocks. A group that is gone (never left by the
+/// operations) admits everyone rather than failing traffic; a block that does not parse (never
+/// stored by the operations) is skipped.
+fn access(st: &State, l: &Listener) -> Option<AccessSpec> {
+    let a = l.access.as_ref()?;
+    let g = st.ip_groups.get(&a.ip_group_id)?;
+    let blocks = g
+        .entries
+        .iter()
+        .filter_map(|e| Cidr::parse("cidr", &e.cidr).ok());
+    Some(AccessSpec {
+        ip_group_id: g.id.clone(),
+        kind: a.kind,
+        set: PrefixSet::new(blocks),
+    })
+}
+
 fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec {
     let dial = st
         .endpoint_groups_of(&l.id)
@@ -109,6 +129,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
         max_connections: l.max_connections,
         traffic_dial: dial,
         backends: backends(st, l),
+        access: access(st, l),
     }
 }
 
@@ -141,4 +162,70 @@ pub fn build(st: &State, region: &str) -> Snapshot {
         }
     }
     snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::AccessKind;
+
+    fn state(entries: &[&str], kind: Option<AccessKind>) -> State {
+        let acc = Accelerator {
+            id: "link-1".into(),
+            account_id: "a".into(),
+            access_region: "r".into(),
+            enabled: true,
+            ..Default::default()
+        };
+        let l = Listener {
+            id: "listener-1".into(),
+            account_id: "a".into(),
+            owner: Owner::Accelerator("link-1".into()),
+            ports: vec![PortRange::single(80)],
+            access: kind.map(|kind| AccessControl {
+                ip_group_id: "g".into(),
+                kind,
+            }),
+            ..Default::default()
+        };
+        let g = IpGroup {
+            id: "g".into(),
+            account_id: "a".into(),
+            entries: entries
+                .iter()
+                .map(|c| IpEntry {
+                    cidr: c.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let recs = [
+            Record::Accelerator(acc),
+            Record::Listener(l),
+            Record::IpGroup(g),
+        ];
+        State::from_records(1, recs)
+    }
+
+    #[test]
+    fn the_listener_spec_carries_its_access_rule() {
+        let open = build(&state(&["127.0.0.2/32"], None), "r");
+        assert!(open.listeners["listener-1"].access.is_none());
+        let white = build(&state(&["127.0.0.2/32"], Some(AccessKind::White)), "r");
+        let rule = white.listeners["listener-1"].access.as_ref().unwrap();
+        assert_eq!(
+            (rule.ip_group_id.as_str(), rule.kind),
+            ("g", AccessKind::White)
+        );
+        assert!(rule.admits("127.0.0.2".parse().unwrap()));
+        assert!(!rule.admits("127.0.0.3".parse().unwrap()));
+        // A change of the group's blocks changes the spec (a config swap), not the sockets.
+        let wider = build(&state(&["127.0.0.0/8"], Some(AccessKind::White)), "r");
+        let (a, b) = (
+            &white.listeners["listener-1"],
+            &wider.listeners["listener-1"],
+        );
+        assert!(a != b && !b.needs_rebind(a));
+    }
 }

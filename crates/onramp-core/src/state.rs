@@ -22,6 +22,7 @@ pub struct State {
     pub origins: BTreeMap<String, Origin>,
     pub bindings: BTreeMap<String, Binding>,
     pub tasks: BTreeMap<String, Task>,
+    pub ip_groups: BTreeMap<String, IpGroup>,
     listeners_by_owner: HashMap<String, BTreeSet<String>>,
     bindings_by_listener: HashMap<String, BTreeSet<String>>,
     bindings_by_origin: HashMap<String, BTreeSet<String>>,
@@ -31,6 +32,7 @@ pub struct State {
     tasks_by_time: BTreeSet<(Millis, String)>,
     origins_by_project: HashMap<(String, i64), BTreeSet<String>>,
     origins_by_address: HashMap<(String, i64, String), String>,
+    listeners_by_ip_group: HashMap<String, BTreeSet<String>>,
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -101,6 +103,9 @@ impl State {
             }
             Record::Listener(l) => {
                 index_add(&mut self.listeners_by_owner, l.owner.id(), &l.id);
+                if let Some(a) = &l.access {
+                    index_add(&mut self.listeners_by_ip_group, &a.ip_group_id, &l.id);
+                }
                 self.listeners.insert(l.id.clone(), l);
             }
             Record::EndpointGroup(e) => {
@@ -122,6 +127,9 @@ impl State {
                 index_add(&mut self.bindings_by_listener, &b.listener_id, &b.id);
                 index_add(&mut self.bindings_by_origin, &b.origin_id, &b.id);
                 self.bindings.insert(b.id.clone(), b);
+            }
+            Record::IpGroup(g) => {
+                self.ip_groups.insert(g.id.clone(), g);
             }
             Record::Task(t) => {
                 if t.number != 0 {
@@ -154,6 +162,9 @@ impl State {
             Kind::Listener => {
                 if let Some(l) = self.listeners.remove(id) {
                     index_remove(&mut self.listeners_by_owner, l.owner.id(), id);
+                    if let Some(a) = &l.access {
+                        index_remove(&mut self.listeners_by_ip_group, &a.ip_group_id, id);
+                    }
                 }
             }
             Kind::EndpointGroup => {
@@ -186,6 +197,9 @@ impl State {
                     index_remove(&mut self.bindings_by_origin, &b.origin_id, id);
                 }
             }
+            Kind::IpGroup => {
+                self.ip_groups.remove(id);
+            }
             Kind::Task => {
                 if let Some(t) = self.tasks.remove(id) {
                     self.tasks_by_number.remove(&t.number);
@@ -201,7 +215,8 @@ impl State {
     }
 
     /// `id` as a resource a request names, if it is one of the account's accelerators, groups,
-    /// listeners, endpoint groups or origins, with the accelerator or group that owns it.
+    /// listeners, endpoint groups, origins or IP address groups, with the accelerator or group
+    /// that owns it.
     pub fn named_resource(&self, account: &str, id: &str) -> Option<crate::policy::NamedResource> {
         let named = |owner: Option<&str>| crate::policy::NamedResource {
             id: id.to_string(),
@@ -210,6 +225,7 @@ impl State {
         if self.accelerator(account, id).is_some()
             || self.group(account, id).is_some()
             || self.origin(account, id).is_some()
+            || self.ip_group(account, id).is_some()
         {
             return Some(named(None));
         }
@@ -243,6 +259,18 @@ impl State {
         self.endpoint_groups
             .get(id)
             .filter(|e| e.account_id == account)
+    }
+
+    pub fn ip_group(&self, account: &str, id: &str) -> Option<&IpGroup> {
+        self.ip_groups.get(id).filter(|g| g.account_id == account)
+    }
+
+    /// Listeners whose access control uses IP address group `id`, in ID order.
+    pub fn listeners_of_ip_group<'a>(
+        &'a self,
+        id: &str,
+    ) -> impl Iterator<Item = &'a Listener> + 'a {
+        ids(&self.listeners_by_ip_group, id).filter_map(|id| self.listeners.get(id))
     }
 
     pub fn task(&self, account: &str, id: &str) -> Option<&Task> {

@@ -129,6 +129,12 @@ impl ListenerRt {
         }
     }
 
+    /// Whether the listener's access control (its IP address group, WHITE or BLACK) admits a
+    /// client at `ip`: a binary search in the prefix set built with the snapshot.
+    pub fn admits(&self, ip: IpAddr) -> bool {
+        self.spec.access.as_ref().is_none_or(|a| a.admits(ip))
+    }
+
     /// Backends of `prev` that this config no longer has.
     pub fn removed_from(&self, prev: &ListenerRt) -> Vec<Arc<Backend>> {
         prev.backends

@@ -22,6 +22,9 @@ pub struct Counters {
     pub packets_out: AtomicU64,
     pub flows: AtomicU64,
     pub flows_shed: AtomicU64,
+    /// TCP connections closed and UDP flows not made because the listener's access control
+    /// (its IP address group, WHITE or BLACK) refuses the client.
+    pub acl_refused: AtomicU64,
 }
 
 impl Counters {
@@ -51,7 +54,7 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
     let mut ids: Vec<&String> = counters.keys().collect();
     ids.sort();
     let mut out = String::new();
-    let metrics: [Family; 11] = [
+    let metrics: [Family; 12] = [
         (
             "onramp_connections_open",
             "gauge",
@@ -117,6 +120,12 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
             "counter",
             "Idlest UDP flows closed to make room for a new one (descriptor budget full).",
             |c| &c.flows_shed,
+        ),
+        (
+            "onramp_acl_refused_total",
+            "counter",
+            "TCP connections closed and UDP flows refused by the listener's IP address group (WHITE or BLACK).",
+            |c| &c.acl_refused,
         ),
     ];
     for (name, kind, help, get) in metrics {

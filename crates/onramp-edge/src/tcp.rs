@@ -34,6 +34,13 @@ pub async fn accept_loop(
         match listener.accept().await {
             Ok((sock, peer)) => {
                 let current = rt.load_full();
+                // Access control: a refused client is closed here, before any task, budget
+                // unit or origin.
+                if !current.admits(peer.ip()) {
+                    Counters::add(&current.counters.acl_refused, 1);
+                    drop(sock);
+                    continue;
+                }
                 let span =
                     tracing::debug_span!("conn", listener = %current.spec.id, client = %peer);
                 tokio::spawn(handle(sock, peer, current, shared.clone()).instrument(span));

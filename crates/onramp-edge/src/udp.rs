@@ -169,6 +169,11 @@ fn datagram(
         // on another origin, so a client keeping its source port fails over like a new one.
         flows.remove(&client);
     }
+    // A source the listener's access control refuses gets no flow: its datagrams are dropped.
+    if !cur.admits(client.ip()) {
+        Counters::add(&cur.counters.acl_refused, 1);
+        return;
+    }
     if cur.spec.traffic_dial == 0 {
         Counters::add(&cur.counters.conns_refused, 1);
         return;
@@ -372,6 +377,7 @@ mod size_tests {
             max_connections: 0,
             traffic_dial: 100,
             backends: Vec::new(),
+            access: None,
         };
         let rt = Arc::new(ListenerRt::build(
             spec,

@@ -210,7 +210,9 @@ pub fn base(cx: &Cx, st: &State, ids: &mut Ids, created_by: Dialect) -> Accelera
 }
 
 /// Copies of the source's own listeners on the new accelerator, each with a fresh implicit
-/// endpoint group. Bindings are not copied: the clone starts with no origins.
+/// endpoint group. Bindings are not copied: the clone starts with no origins; nor is access
+/// control (an IP address group serves at most `ip_groups::MAX_LISTENERS` listeners, and each
+/// association is asked for).
 fn clone_listeners(
     cx: &Cx,
     st: &State,
@@ -227,6 +229,7 @@ fn clone_listeners(
             owner: Owner::Accelerator(acc.id.clone()),
             frozen: Default::default(),
             change: ListenerChange::Create,
+            access: None,
             created_at: cx.now,
             updated_at: cx.now,
             revision: 0,

@@ -16,6 +16,7 @@ pub enum Res {
     EndpointGroup,
     Origin,
     Task,
+    IpGroup,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,13 @@ pub enum OpError {
         what: &'static str,
         limit: usize,
         given: usize,
+    },
+    /// `value` is already there (`in_request`: it is given twice in the same request).
+    #[error("{what} {value} already exists")]
+    Duplicate {
+        what: &'static str,
+        value: String,
+        in_request: bool,
     },
     /// Item `index` of a list the request gave was refused.
     #[error("item {index}: {error}")]

@@ -18,6 +18,7 @@ mod commit;
 mod error;
 pub mod groups;
 pub mod ids;
+pub mod ip_groups;
 pub mod lifecycle;
 pub mod listeners;
 pub mod origins;

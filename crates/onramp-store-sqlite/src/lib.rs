@@ -324,6 +324,6 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         let loaded = store.load().await.unwrap();
         assert_eq!(loaded.revision, 2);
-        assert_eq!(loaded.records.len(), 8);
+        assert_eq!(loaded.records.len(), 9);
     }
 }

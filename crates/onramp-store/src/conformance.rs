@@ -63,12 +63,38 @@ fn sample_records() -> Vec<Record> {
             account_id: "acct".into(),
             ..Default::default()
         }),
-        listener(
+        match listener(
             "listener-aaaaaaaa",
             Owner::Accelerator("link-aaaaaaaa".into()),
             Protocol::Tcp,
             vec![PortRange::single(80)],
-        ),
+        ) {
+            Record::Listener(mut l) => {
+                l.access = Some(AccessControl {
+                    ip_group_id: "ipg1".into(),
+                    kind: acl::AccessKind::Black,
+                });
+                Record::Listener(l)
+            }
+            other => other,
+        },
+        Record::IpGroup(IpGroup {
+            id: "ipg1".into(),
+            account_id: "acct".into(),
+            name: "office".into(),
+            entries: vec![
+                IpEntry {
+                    cidr: "10.0.0.0/8".into(),
+                    description: "lan".into(),
+                    created_at: 5,
+                },
+                IpEntry {
+                    cidr: "2001:db8::/32".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }),
         Record::EndpointGroup(EndpointGroup {
             id: "eg1".into(),
             account_id: "acct".into(),

@@ -33,6 +33,7 @@ fn id_param(res: Res) -> &'static str {
         Res::EndpointGroup => "EndpointGroupId",
         Res::Origin => "RealServerId",
         Res::Task => "TaskId",
+        Res::IpGroup => "IpGroupId",
     }
 }
 
@@ -88,6 +89,9 @@ pub fn tc(e: OpError, action: &str) -> TcError {
             "InvalidParameterValue.DuplicateRS",
             format!("The real server {address} already exists in project {project}."),
         ),
+        OpError::Duplicate { what, value, .. } => {
+            TcError::value(what, format!("'{value}' is given or held twice"))
+        }
         OpError::Banned { origin, address } => TcError::new(
             "InvalidParameterValue.HitBanBlacklist",
             format!("The real server {origin} ({address}) is on the ban blacklist."),

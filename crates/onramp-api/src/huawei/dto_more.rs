@@ -223,10 +223,12 @@ pub struct IpGroupIp {
 
 fn check_ips(field: &str, ips: &[IpGroupIp], lo: usize) -> Result<(), HwError> {
     check_count(field, ips.len(), lo, 20)?;
-    for ip in ips {
+    for (i, ip) in ips.iter().enumerate() {
+        let at = format!("{field}[{i}].cidr");
         if ip.cidr.is_empty() || ip.cidr.len() > 50 {
-            return Err(bad(&format!("{field}.cidr"), "must be 1-50 characters"));
+            return Err(bad(&at, "must be 1-50 characters"));
         }
+        onramp_core::acl::Cidr::parse(&at, &ip.cidr).map_err(|e| bad(&at, e.reason))?;
         check_description(&format!("{field}.description"), ip.description.as_deref())?;
     }
     Ok(())
@@ -303,7 +305,12 @@ pub struct RemoveIps {
 
 impl RemoveIps {
     pub fn check(&self) -> Result<(), HwError> {
-        check_count("ip_list", self.ip_list.len(), 1, 20)
+        check_count("ip_list", self.ip_list.len(), 1, 20)?;
+        for (i, c) in self.ip_list.iter().enumerate() {
+            let at = format!("ip_list[{i}]");
+            onramp_core::acl::Cidr::parse(&at, c).map_err(|e| bad(&at, e.reason))?;
+        }
+        Ok(())
     }
 }
 

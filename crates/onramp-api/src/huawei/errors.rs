@@ -28,6 +28,7 @@ fn res(r: Res) -> &'static str {
         Res::EndpointGroup => "endpoint_group",
         Res::Origin => "endpoint",
         Res::Task => "task",
+        Res::IpGroup => "ip_group",
     }
 }
 
@@ -85,6 +86,15 @@ pub fn hw(e: OpError) -> HwError {
         OpError::Banned { origin, address } => bad(
             "GA.9004",
             format!("Resource endpoint {origin} ({address}) is banned"),
+        ),
+        OpError::Duplicate {
+            what,
+            value,
+            in_request: true,
+        } => bad("GA.9110", format!("Duplicated entry: {what} {value}")),
+        OpError::Duplicate { what, value, .. } => bad(
+            "GA.9104",
+            format!("Resource {what} {value} is already exists"),
         ),
         OpError::GroupMismatch {
             field: f,

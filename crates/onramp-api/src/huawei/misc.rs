@@ -3,7 +3,7 @@
 //! - `ListRegions`: the edges' regions (`--region`), each `OUTOFCM`, taking IP, EIP and domain
 //!   endpoints. `ListAllPops`: one point of presence per region (its id is the region's).
 //! - `ListByoipPools`: onramp allocates no addresses, so there is no pool: an empty list.
-//! - Health checks as records of their own, IP address groups and log tanks are not in the model
+//! - Health checks as records of their own and log tanks are not in the model
 //!   yet: their lists are empty and their ids are not found (404 `GA.9002`), never invented.
 
 use http::StatusCode;
@@ -42,7 +42,6 @@ pub fn pops(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
 pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
     let (key, takes): (&str, &[&str]) = match op {
         Op::ListByoipPools => ("byoip_pools", PAGING),
-        Op::ListIpGroups => ("ip_groups", &["limit", "marker", "listener_id"]),
         Op::ListHealthChecks => (
             "health_checks",
             &[
@@ -75,7 +74,6 @@ pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
 pub fn not_held(op: Op, id: &str) -> HwResult {
     let what = match op {
         Op::ShowHealthCheck => "health check",
-        Op::ShowIpGroup => "ip group",
         _ => "logtank",
     };
     Err(HwError::not_found(&format!("{what} {id}")))

@@ -9,6 +9,7 @@ mod accelerators;
 pub mod dto;
 mod endpoints;
 mod errors;
+mod ip_groups;
 mod listeners;
 mod misc;
 mod query;
@@ -321,10 +322,8 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
         ShowEndpointGroup => endpoints::show_group(ctx, p0),
         ListEndpoints => endpoints::list(ctx, p0, query),
         ShowEndpoint => endpoints::show(ctx, p0, p1),
-        ListHealthChecks | ListIpGroups | ListLogtanks | ListByoipPools => {
-            misc::empty_list(query, route.op)
-        }
-        ShowHealthCheck | ShowIpGroup | ShowLogtank => misc::not_held(route.op, p0),
+        ListHealthChecks | ListLogtanks | ListByoipPools => misc::empty_list(query, route.op),
+        ShowHealthCheck | ShowLogtank => misc::not_held(route.op, p0),
         CreateAccelerator => accelerators::create(ctx, body).await,
         UpdateAccelerator => accelerators::update(ctx, p0, body).await,
         DeleteAccelerator => accelerators::delete(ctx, p0).await,
@@ -334,6 +333,15 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
         CreateTags => tags::create(ctx, p0, p1, body).await,
         DeleteTags => tags::delete(ctx, p0, p1, body).await,
         ListTenantQuotas => misc::quotas(ctx, p0),
+        CreateIpGroup => ip_groups::create(ctx, body).await,
+        ListIpGroups => ip_groups::list(ctx, query),
+        ShowIpGroup => ip_groups::show(ctx, p0),
+        UpdateIpGroup => ip_groups::update(ctx, p0, body).await,
+        DeleteIpGroup => ip_groups::delete(ctx, p0).await,
+        AddIpGroupIp => ip_groups::add_ips(ctx, p0, body).await,
+        RemoveIpGroupIp => ip_groups::remove_ips(ctx, p0, body).await,
+        AssociateListener => ip_groups::associate(ctx, p0, body).await,
+        DisassociateListener => ip_groups::disassociate(ctx, p0, body).await,
         ListRegions => misc::regions(ctx),
         ListAllPops => misc::pops(ctx, query),
         ShowResourceTags => tags::show(ctx, p0, p1),

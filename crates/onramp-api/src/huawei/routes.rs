@@ -103,6 +103,13 @@ impl Op {
                     | DeleteListener
                     | CreateTags
                     | DeleteTags
+                    | CreateIpGroup
+                    | UpdateIpGroup
+                    | DeleteIpGroup
+                    | AddIpGroupIp
+                    | RemoveIpGroupIp
+                    | AssociateListener
+                    | DisassociateListener
             )
     }
 

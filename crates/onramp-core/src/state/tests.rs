@@ -117,3 +117,51 @@ fn old_tasks_are_found_through_the_time_index() {
     assert_eq!(old(&s, 350), ["t3"]);
     assert_eq!(old(&s, 1_000), ["t3", "t1"]);
 }
+
+#[test]
+fn ip_groups_know_their_listeners_and_are_named_resources() {
+    let mut s = State::default();
+    let group = Record::IpGroup(IpGroup {
+        id: "g1".into(),
+        account_id: "a".into(),
+        ..Default::default()
+    });
+    let with_access = |kind: Option<crate::acl::AccessKind>| match listener("l1", "p1", 80) {
+        Record::Listener(mut l) => {
+            l.access = kind.map(|kind| AccessControl {
+                ip_group_id: "g1".into(),
+                kind,
+            });
+            Record::Listener(l)
+        }
+        other => other,
+    };
+    s.apply(
+        1,
+        &[
+            Op::Put(group),
+            Op::Put(with_access(Some(crate::acl::AccessKind::White))),
+        ],
+    );
+    let users: Vec<&str> = s
+        .listeners_of_ip_group("g1")
+        .map(|l| l.id.as_str())
+        .collect();
+    assert_eq!(users, ["l1"]);
+    assert_eq!(s.ip_group("a", "g1").map(|g| g.revision), Some(1));
+    assert!(s.ip_group("b", "g1").is_none());
+    let named = s.named_resource("a", "g1").unwrap();
+    assert_eq!((named.id.as_str(), named.owner), ("g1", None));
+    assert!(s.named_resource("b", "g1").is_none());
+    // Disassociated, then deleted: no index entry is left behind.
+    s.apply(2, &[Op::Put(with_access(None))]);
+    assert_eq!(s.listeners_of_ip_group("g1").count(), 0);
+    s.apply(
+        3,
+        &[Op::Put(with_access(Some(crate::acl::AccessKind::Black)))],
+    );
+    s.apply(4, &[Op::Delete(Kind::Listener, "l1".into())]);
+    assert_eq!(s.listeners_of_ip_group("g1").count(), 0);
+    s.apply(5, &[Op::Delete(Kind::IpGroup, "g1".into())]);
+    assert!(s.ip_groups.is_empty());
+}
