@@ -14,6 +14,10 @@ pub enum Res {
     Group,
     Listener,
     EndpointGroup,
+    /// A binding, as a dialect with endpoints names it.
+    Endpoint,
+    /// An endpoint group's health check.
+    HealthCheck,
     Origin,
     Task,
 }
@@ -66,6 +70,15 @@ pub enum OpError {
     /// The group already has an accelerator in this access region.
     #[error("group {group} already has an accelerator in {region}")]
     RegionTaken { group: String, region: String },
+    /// No edge serves this region.
+    #[error("region {0} is not served")]
+    RegionNotServed(String),
+    /// Deletion order: `by` (e.g. "endpoint x", "health check y") still depends on the resource.
+    #[error("{res:?} {id} is still used by {by}")]
+    InUse { res: Res, id: String, by: String },
+    /// The resource `of` already has the one `res` it may have.
+    #[error("{of} already has a {res:?}")]
+    Exists { res: Res, of: String },
     /// A model field the request left out and nothing else provides.
     #[error("{0} is required")]
     Missing(&'static str),

@@ -15,6 +15,7 @@
 pub mod accelerators;
 pub mod bindings;
 mod commit;
+pub mod endpoints;
 mod error;
 pub mod groups;
 pub mod ids;
