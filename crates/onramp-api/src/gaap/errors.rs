@@ -116,10 +116,9 @@ pub fn tc(e: OpError, action: &str) -> TcError {
             "FailedOperation.RealServerAlreadyBound",
             format!("{id} is still used by {by}; remove it first."),
         ),
-        OpError::Exists { of, .. } => TcError::new(
-            "ResourceInUse",
-            format!("{of} already has one."),
-        ),
+        OpError::Exists { of, .. } => {
+            TcError::new("ResourceInUse", format!("{of} already has one."))
+        }
         OpError::Missing(field) => TcError::missing(param(field)),
         OpError::Invalid(Invalid { field, reason }) => TcError::value(param(&field), reason),
         OpError::Quota { limit, given, .. } => TcError::new(

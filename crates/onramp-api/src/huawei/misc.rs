@@ -3,8 +3,9 @@
 //! - `ListRegions`: the edges' regions (`--region`), each `OUTOFCM`, taking IP, EIP and domain
 //!   endpoints. `ListAllPops`: one point of presence per region (its id is the region's).
 //! - `ListByoipPools`: onramp allocates no addresses, so there is no pool: an empty list.
-//! - Health checks as records of their own, IP address groups and log tanks are not in the model
-//!   yet: their lists are empty and their ids are not found (404 `GA.9002`), never invented.
+//! - IP address groups and log tanks are not in the model yet: their lists are empty and their
+//!   ids are not found (404 `GA.9002`), never invented. (Health checks are endpoint groups'
+//!   checks: `endpoint_writes`.)
 
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -43,17 +44,6 @@ pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
     let (key, takes): (&str, &[&str]) = match op {
         Op::ListByoipPools => ("byoip_pools", PAGING),
         Op::ListIpGroups => ("ip_groups", &["limit", "marker", "listener_id"]),
-        Op::ListHealthChecks => (
-            "health_checks",
-            &[
-                "limit",
-                "marker",
-                "page_reverse",
-                "id",
-                "status",
-                "endpoint_group_id",
-            ],
-        ),
         _ => (
             "logtanks",
             &[
@@ -74,7 +64,6 @@ pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
 /// The id of a resource the model does not hold: not found.
 pub fn not_held(op: Op, id: &str) -> HwResult {
     let what = match op {
-        Op::ShowHealthCheck => "health check",
         Op::ShowIpGroup => "ip group",
         _ => "logtank",
     };

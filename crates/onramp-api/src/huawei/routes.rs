@@ -92,7 +92,24 @@ impl Op {
     /// Whether onramp answers the operation today. The writes wait for the dialect-neutral
     /// operations layer; quotas wait for quotas in the model.
     pub fn available(self) -> bool {
-        self.is_read() && self != Op::ListTenantQuotas
+        (self.is_read() && self != Op::ListTenantQuotas) || self.is_endpoint_write()
+    }
+
+    /// The writes of endpoint groups, endpoints and health checks.
+    fn is_endpoint_write(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            CreateEndpointGroup
+                | UpdateEndpointGroup
+                | DeleteEndpointGroup
+                | CreateEndpoint
+                | UpdateEndpoint
+                | DeleteEndpoint
+                | CreateHealthCheck
+                | UpdateHealthCheck
+                | DeleteHealthCheck
+        )
     }
 
     /// Whether the answer's body carries `request_id` (the SDK's response models of these three
