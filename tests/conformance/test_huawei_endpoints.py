@@ -264,3 +264,17 @@ def test_health_state_follows_the_groups_check(lab, huawei):
     for e in (ea, ed):
         huawei.delete_endpoint(DeleteEndpointRequest(endpoint_group_id=eg["id"], endpoint_id=e["id"]))
     huawei.delete_endpoint_group(DeleteEndpointGroupRequest(endpoint_group_id=eg["id"]))
+
+
+def test_udp_endpoint_gets_the_port_the_client_sent_to(lab, huawei):
+    port = h.listener_port()
+    origin = lab.udp_origin("u", port=port)
+    lst = lab.udp_listener([], port=port)
+    eg = new_group(huawei, lst.id)
+    ep = new_endpoint(huawei, eg["id"], origin.ip)
+    settled(huawei, eg["id"])
+    client = dp.UdpClient(port)
+    lab.clients.append(client)
+    assert client.tag(b"ping") == "u"
+    assert origin.peers(), "the origin saw the flow on its own port"
+    huawei.delete_endpoint(DeleteEndpointRequest(endpoint_group_id=eg["id"], endpoint_id=ep["id"]))
