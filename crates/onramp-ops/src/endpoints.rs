@@ -323,9 +323,7 @@ fn patch_check(h: &mut GroupHealthCheck, p: &CheckPatch) -> Result<(), OpError> 
 
 /// The group holding health check `id`, among the caller's.
 pub fn find_check<'a>(cx: &Cx, st: &'a State, id: &str) -> Result<&'a EndpointGroup, OpError> {
-    st.endpoint_groups
-        .values()
-        .find(|e| e.account_id == cx.account && e.health_check.as_ref().is_some_and(|h| h.id == id))
+    st.check_group(&cx.account, id)
         .ok_or_else(|| OpError::NotFound(Res::HealthCheck, id.to_string()))
 }
 

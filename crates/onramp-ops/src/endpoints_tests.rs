@@ -175,8 +175,16 @@ fn deletion_order_endpoints_and_check_before_the_group() {
         delete_group(&cx(), &st, &g),
         Err(OpError::InUse { by, .. }) if by.starts_with("health check ")
     ));
+    assert_eq!(
+        st.named_resource(crate::test_state::ACCOUNT, &h)
+            .and_then(|n| n.owner),
+        st.listeners[&l].owner.accelerator().map(str::to_string),
+        "a policy resolves a health check to its accelerator"
+    );
     let ops = delete_check(&cx(), &st, &h).unwrap();
     apply(&mut st, &ops);
+    assert!(find_check(&cx(), &st, &h).is_err());
+    assert!(st.named_resource(crate::test_state::ACCOUNT, &h).is_none());
     let ops = delete_group(&cx(), &st, &g).unwrap();
     apply(&mut st, &ops);
     assert!(st.endpoint_groups_of(&l).next().is_none());

@@ -170,10 +170,8 @@ pub fn check_view(ctx: &HwCtx<'_>, e: &EndpointGroup, h: &GroupHealthCheck) -> V
 fn check_answer(ctx: &HwCtx<'_>, id: &str, status: StatusCode) -> HwResult {
     let st = ctx.api.control.state();
     let found = st
-        .endpoint_groups
-        .values()
-        .filter(|e| e.account_id == ctx.account.id)
-        .find_map(|e| Some((e, e.health_check.as_ref().filter(|h| h.id == id)?)));
+        .check_group(&ctx.account.id, id)
+        .and_then(|e| Some((e, e.health_check.as_ref()?)));
     let (e, h) = found.ok_or_else(|| HwError::not_found(&format!("health_check {id}")))?;
     Ok((status, json!({"health_check": check_view(ctx, e, h)})))
 }
