@@ -3,9 +3,9 @@ over listeners made through GAAP: every write answers as the reference says (201
 `EndpointGroupDetail` / `EndpointDetail` / `HealthCheckDetail` shapes) and each documented refusal (GA.9105 a
 region no edge serves, GA.9104 a second group in a region / a duplicate endpoint / a second health check,
 GA.9005 deletion order, GA.9002 unknown ids, GA.9001 out-of-range values); and in the data plane an endpoint
-takes traffic on the port the client connected to, weight 0 takes none, a traffic dial of 0 takes none, and
-`health_state` follows the group's health check (NO_MONITOR without one, UNHEALTHY when the endpoint dies,
-HEALTHY again when it is back).
+takes traffic on the port the client connected to (TCP and UDP), weight 0 takes none, a traffic dial of 0 takes
+none, and `health_state` follows the group's TCP or UDP health check (NO_MONITOR without one, UNHEALTHY when the
+endpoint dies, HEALTHY again when it is back).
 
 The split across two groups by traffic dial needs two endpoint regions; `onramp serve` serves one (`--region`),
 so a listener has one group here and the split is tested on a real edge in crates/onramp-edge/tests/groups.rs."""
@@ -68,8 +68,9 @@ def new_endpoint(huawei, group_id: str, ip: str, weight: int | None = None, rid:
     return raw(resp)["endpoint"]
 
 
-def new_check(huawei, group_id: str, port: int, enabled: bool = True, interval: int = 1, retries: int = 1) -> dict:
-    opt = CreateHealthCheckOption(endpoint_group_id=group_id, protocol="TCP", port=port, interval=interval,
+def new_check(huawei, group_id: str, port: int, enabled: bool = True, interval: int = 1, retries: int = 1,
+              protocol: str = "TCP") -> dict:
+    opt = CreateHealthCheckOption(endpoint_group_id=group_id, protocol=protocol, port=port, interval=interval,
                                   timeout=1, max_retries=retries, enabled=enabled)
     resp = huawei.create_health_check(CreateHealthCheckRequest(body=CreateHealthCheckRequestBody(opt)))
     assert resp.status_code == 201
@@ -277,4 +278,17 @@ def test_udp_endpoint_gets_the_port_the_client_sent_to(lab, huawei):
     lab.clients.append(client)
     assert client.tag(b"ping") == "u"
     assert origin.peers(), "the origin saw the flow on its own port"
+
+    # A UDP check: an empty datagram to the port, down on the ICMP error a dead endpoint draws.
+    hc = new_check(huawei, eg["id"], port=port, protocol="UDP")
+    assert hc["protocol"] == "UDP"
+
+    def state():
+        return endpoints(huawei, eg["id"])[0]["health_state"]
+    h.wait_until(lambda: state() == "HEALTHY", timeout=20, what="the UDP endpoint HEALTHY")
+    origin.kill()
+    h.wait_until(lambda: state() == "UNHEALTHY", timeout=20, what="the dead UDP endpoint UNHEALTHY")
+    origin.restart()
+    h.wait_until(lambda: state() == "HEALTHY", timeout=20, what="the UDP endpoint HEALTHY again")
+    huawei.delete_health_check(DeleteHealthCheckRequest(health_check_id=hc["id"]))
     huawei.delete_endpoint(DeleteEndpointRequest(endpoint_group_id=eg["id"], endpoint_id=ep["id"]))

@@ -560,10 +560,16 @@ pub struct GroupHealthCheck {
 }
 
 impl GroupHealthCheck {
-    /// As the listener-level check the edge knows how to run.
+    /// As the listener-level check the edge knows how to run. A UDP check sends an empty
+    /// datagram to `port` and counts the endpoint down on an ICMP error (it needs no answer).
     pub fn as_check(&self) -> HealthCheck {
+        let udp_check = match self.protocol {
+            Protocol::Udp => UdpCheck::Ping,
+            Protocol::Tcp => UdpCheck::Port,
+        };
         HealthCheck {
             enabled: self.enabled,
+            udp_check,
             interval_secs: self.interval_secs,
             timeout_secs: self.timeout_secs,
             healthy_threshold: self.max_retries,

@@ -37,6 +37,8 @@ pub struct GroupSpec {
     pub traffic_dial: u8,
     /// The check this group's bindings get (`EndpointGroup::effective_check`).
     pub health: HealthCheck,
+    /// How it probes: the group check's protocol, else the listener's.
+    pub health_protocol: Protocol,
 }
 
 /// Limits shared by all listeners of one accelerator.
@@ -113,6 +115,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
             id: e.id.clone(),
             traffic_dial: e.traffic_dial,
             health: e.effective_check(&l.health),
+            health_protocol: e.health_check.as_ref().map_or(l.protocol, |h| h.protocol),
         })
         .collect();
     let dial = groups.iter().map(|g| g.traffic_dial).max().unwrap_or(100);

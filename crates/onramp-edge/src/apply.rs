@@ -253,8 +253,12 @@ impl EdgeState {
 }
 
 /// The checks of a listener's endpoint groups, in order.
-fn checks(spec: &ListenerSpec) -> impl Iterator<Item = (&str, &onramp_core::HealthCheck)> {
-    spec.groups.iter().map(|g| (g.id.as_str(), &g.health))
+fn checks(
+    spec: &ListenerSpec,
+) -> impl Iterator<Item = (&str, &onramp_core::HealthCheck, Protocol)> {
+    spec.groups
+        .iter()
+        .map(|g| (g.id.as_str(), &g.health, g.health_protocol))
 }
 
 /// Start checkers for new backends, stop those of removed ones (all, when the check changed).
@@ -267,6 +271,12 @@ fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &A
         }
         ok
     });
+    if restart_all {
+        // A new check reports `INITIAL` until its first result, not what the old one said.
+        for b in &rt.backends {
+            status.forget_health(&b.spec.binding_id);
+        }
+    }
     for (i, b) in rt.backends.iter().enumerate() {
         let key = identity(&b.spec);
         if open.checkers.contains_key(&key) {
@@ -274,7 +284,7 @@ fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &A
         }
         let group = rt.spec.groups.iter().find(|g| g.id == b.spec.group_id);
         let probe = Probe {
-            protocol: rt.spec.protocol,
+            protocol: group.map_or(rt.spec.protocol, |g| g.health_protocol),
             check: group.map_or_else(|| rt.spec.health.clone(), |g| g.health.clone()),
             fallback_port: rt.spec.ports.first().map_or(0, |r| r.from),
         };

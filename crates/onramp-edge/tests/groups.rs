@@ -119,6 +119,7 @@ fn group(id: &str, dial: u8) -> GroupSpec {
             enabled: false,
             ..HealthCheck::default()
         },
+        health_protocol: Protocol::Tcp,
     }
 }
 
