@@ -14,7 +14,8 @@
 //!   has at most `MAX_ENDPOINTS` endpoints (`Quota`); `weight` 0–100, 0 = no new traffic.
 //! - one health check per group (`Exists`); it checks the group's endpoints instead of the
 //!   listener's check (`EndpointGroup::effective_check`).
-//! - deletion order: a group with endpoints or a health check is refused (`InUse`).
+//! - deletion order: a group with endpoints or a health check is refused (`InUse`), and so is
+//!   a listener that still has a group other than an empty implicit one (`listener_unused`).
 //!
 //! Every change marks the listener as having its origins or configuration changed, so it
 //! reports the change until the edges applied it.
@@ -376,6 +377,23 @@ pub fn update_check(cx: &Cx, st: &State, id: &str, p: &CheckPatch) -> Result<Vec
 pub fn delete_check(cx: &Cx, st: &State, id: &str) -> Result<Vec<Op>, OpError> {
     let e = find_check(cx, st, id)?;
     Ok(with_check(cx, st, e.clone(), None))
+}
+
+/// Deletion order for a dialect with explicit groups: a listener may be deleted only when its
+/// groups are gone, except an empty implicit group (which `listeners::cascade` deletes with it).
+pub fn listener_unused(cx: &Cx, st: &State, listener_id: &str) -> Result<(), OpError> {
+    let l = crate::listeners::find(cx, st, listener_id, None)?;
+    let blocking = st
+        .endpoint_groups_of(&l.id)
+        .find(|e| !e.implicit || e.health_check.is_some() || bindings_in(st, e).next().is_some());
+    match blocking {
+        Some(e) => Err(OpError::InUse {
+            res: Res::Listener,
+            id: l.id.clone(),
+            by: format!("endpoint_group {}", e.id),
+        }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

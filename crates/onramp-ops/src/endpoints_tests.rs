@@ -225,3 +225,21 @@ fn the_groups_check_replaces_the_listeners_and_no_check_is_no_monitor() {
     };
     assert!(update_check(&cx(), &st, &h, &bad).is_err());
 }
+
+#[test]
+fn a_listener_is_unused_once_only_an_empty_implicit_group_is_left() {
+    let mut st = State::default();
+    let l = setup(&mut st);
+    listener_unused(&cx(), &st, &l).unwrap();
+    let g = group(&mut st, &l, "far").unwrap();
+    assert!(matches!(
+        listener_unused(&cx(), &st, &l),
+        Err(OpError::InUse { by, .. }) if by.contains(&g)
+    ));
+    let ops = delete_group(&cx(), &st, &g).unwrap();
+    apply(&mut st, &ops);
+    listener_unused(&cx(), &st, &l).unwrap();
+    let implicit = st.endpoint_groups_of(&l).next().unwrap().id.clone();
+    endpoint(&mut st, &implicit, "127.0.0.2").unwrap();
+    assert!(listener_unused(&cx(), &st, &l).is_err());
+}
