@@ -21,12 +21,14 @@
 //! reports the change until the edges applied it.
 
 use onramp_core::{
-    validate, Binding, Dialect, EndpointGroup, GroupHealthCheck, Kind, Listener, ListenerChange,
-    Op, OriginKind, Protocol, Record, State, ANY_PORT,
+    validate, Binding, Dialect, EndpointGroup, Kind, Listener, ListenerChange, Op, OriginKind,
+    Record, State, ANY_PORT,
 };
 
 use crate::ids::Ids;
 use crate::{Cx, OpError, Res};
+
+pub use crate::checks::{create_check, delete_check, find_check, update_check, CheckPatch};
 
 /// Most endpoints one endpoint group may have (the service's default quota).
 pub const MAX_ENDPOINTS: usize = 10;
@@ -53,7 +55,7 @@ fn dial(v: u8) -> Result<u8, OpError> {
 }
 
 /// The listener put back with `change`, so it reports the change until applied.
-fn touched(cx: &Cx, l: &Listener, change: ListenerChange) -> Op {
+pub(crate) fn touched(cx: &Cx, l: &Listener, change: ListenerChange) -> Op {
     let mut l = l.clone();
     l.change = change;
     l.updated_at = cx.now;
@@ -293,90 +295,6 @@ pub fn delete_endpoint(cx: &Cx, st: &State, group_id: &str, id: &str) -> Result<
         ops.push(touched(cx, l, ListenerChange::Origins));
     }
     Ok(ops)
-}
-
-/// The settings of a group's health check (`None` in an update: unchanged).
-#[derive(Debug, Clone, Default)]
-pub struct CheckPatch {
-    pub protocol: Option<Protocol>,
-    pub port: Option<u16>,
-    pub interval_secs: Option<u32>,
-    pub timeout_secs: Option<u32>,
-    pub max_retries: Option<u32>,
-    pub enabled: Option<bool>,
-}
-
-fn patch_check(h: &mut GroupHealthCheck, p: &CheckPatch) -> Result<(), OpError> {
-    h.protocol = p.protocol.unwrap_or(h.protocol);
-    h.port = p.port.unwrap_or(h.port);
-    h.interval_secs = p.interval_secs.unwrap_or(h.interval_secs);
-    h.timeout_secs = p.timeout_secs.unwrap_or(h.timeout_secs);
-    h.max_retries = p.max_retries.unwrap_or(h.max_retries);
-    h.enabled = p.enabled.unwrap_or(h.enabled);
-    if h.port == 0 {
-        return Err(OpError::Missing("health.port"));
-    }
-    validate::range("health.interval", h.interval_secs.into(), 1, 60)?;
-    validate::range("health.timeout", h.timeout_secs.into(), 1, 60)?;
-    validate::range("health.max_retries", h.max_retries.into(), 1, 10)?;
-    Ok(())
-}
-
-/// The group holding health check `id`, among the caller's.
-pub fn find_check<'a>(cx: &Cx, st: &'a State, id: &str) -> Result<&'a EndpointGroup, OpError> {
-    st.check_group(&cx.account, id)
-        .ok_or_else(|| OpError::NotFound(Res::HealthCheck, id.to_string()))
-}
-
-/// The group put back with its new check, and its listener marked as reconfigured.
-fn with_check(cx: &Cx, st: &State, mut e: EndpointGroup, h: Option<GroupHealthCheck>) -> Vec<Op> {
-    e.health_check = h;
-    e.updated_at = cx.now;
-    let mut ops = Vec::with_capacity(2);
-    if let Some(l) = st.listeners.get(&e.listener_id) {
-        ops.push(touched(cx, l, ListenerChange::Config));
-    }
-    ops.push(Op::Put(Record::EndpointGroup(e)));
-    ops
-}
-
-/// Give group `group_id` its health check (every setting of `p` is required).
-pub fn create_check(
-    cx: &Cx,
-    st: &State,
-    ids: &mut Ids,
-    group_id: &str,
-    p: &CheckPatch,
-) -> Result<(Vec<Op>, String), OpError> {
-    let e = find(cx, st, group_id)?;
-    if e.health_check.is_some() {
-        return Err(OpError::Exists {
-            res: Res::HealthCheck,
-            of: format!("endpoint_group {}", e.id),
-        });
-    }
-    let mut h = GroupHealthCheck {
-        id: ids.uuid(),
-        created_at: cx.now,
-        updated_at: cx.now,
-        ..Default::default()
-    };
-    patch_check(&mut h, p)?;
-    let id = h.id.clone();
-    Ok((with_check(cx, st, e.clone(), Some(h)), id))
-}
-
-pub fn update_check(cx: &Cx, st: &State, id: &str, p: &CheckPatch) -> Result<Vec<Op>, OpError> {
-    let e = find_check(cx, st, id)?;
-    let mut h = e.health_check.clone().unwrap_or_default();
-    patch_check(&mut h, p)?;
-    h.updated_at = cx.now;
-    Ok(with_check(cx, st, e.clone(), Some(h)))
-}
-
-pub fn delete_check(cx: &Cx, st: &State, id: &str) -> Result<Vec<Op>, OpError> {
-    let e = find_check(cx, st, id)?;
-    Ok(with_check(cx, st, e.clone(), None))
 }
 
 /// Deletion order for a dialect with explicit groups: a listener may be deleted only when its

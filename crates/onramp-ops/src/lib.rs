@@ -14,6 +14,7 @@
 
 pub mod accelerators;
 pub mod bindings;
+pub mod checks;
 mod commit;
 pub mod endpoints;
 mod error;
