@@ -70,12 +70,13 @@ impl Drop for Origin {
     }
 }
 
-/// Two consecutive ports free on 127.0.0.1 (TCP), from a range no other test suite uses; each
-/// call starts further on, so tests running at once never get the same pair.
+/// Two consecutive ports free on 127.0.0.1 (TCP), below the kernel's ephemeral range (where
+/// busy clients would hold them) and below the conformance suite's 20000–29999; each call starts
+/// further on, so tests running at once never get the same pair.
 fn free_pair() -> u16 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let base =
-        41_000 + (std::process::id() % 400) as u16 * 10 + NEXT.fetch_add(100, Relaxed) as u16;
+        12_000 + (std::process::id() % 400) as u16 * 10 + NEXT.fetch_add(100, Relaxed) as u16;
     (base..base + 2_000)
         .step_by(2)
         .find(|&p| {
