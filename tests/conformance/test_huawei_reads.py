@@ -1,7 +1,7 @@
 """Huawei GA v1 reads through the official `huaweicloudsdkga`, over what GAAP made (issue 9 groundwork): a GAAP
 proxy is an accelerator, a GAAP listener's implicit endpoint group is an endpoint group, a binding is an endpoint
 with the edge's `health_state`; regions, pops, BYOIP pools, tags; empty lists and 404 for what the model does not
-hold yet (health checks as records, log tanks; an IP address group id never made); 501 `GA.0501` for an operation of the catalogue
+hold yet (log tanks; no health check of a missing group); 501 `GA.0501` for an operation of the catalogue
 that is not available yet, 404 `APIG.0101` for a path that is none; paging, filters, bad query values, tenancy and
 policies."""
 import hashlib
@@ -234,7 +234,7 @@ def test_regions_pops_and_byoip_pools(huawei):
 
 def test_resources_the_model_lacks_list_empty_and_are_not_found(huawei, proxy):
     missing = "1b11747a-b139-492f-9692-2df0b1c87193"
-    assert raw(huawei.list_health_checks(ListHealthChecksRequest()))["health_checks"] == []
+    assert raw(huawei.list_health_checks(ListHealthChecksRequest(endpoint_group_id=missing)))["health_checks"] == []
     assert raw(huawei.list_logtanks(ListLogtanksRequest(resource_type="LISTENER")))["logtanks"] == []
     not_found(lambda: huawei.show_health_check(ShowHealthCheckRequest(health_check_id=missing)))
     not_found(lambda: huawei.show_ip_group(ShowIpGroupRequest(ip_group_id=missing)))  # a group never made

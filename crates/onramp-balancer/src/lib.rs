@@ -9,6 +9,7 @@
 //! - [`maglev`]: the Maglev consistent-hash lookup table and the primality helpers it needs.
 //! - [`health`]: the rise/fall health state machine and jittered check intervals.
 //! - [`bucket`]: a lock-free token bucket shared by all connections of a listener.
+//! - [`dial`]: the split of new connections across endpoint groups by traffic dial.
 //! - [`flows`]: a bounded UDP flow table with idle expiry.
 //! - [`proxy_protocol`]: PROXY protocol v1/v2 encoders and a parser.
 //! - [`hash`]: the fixed, stable hashes used for affinity (never process-random).
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod bucket;
+pub mod dial;
 pub mod flows;
 pub mod hash;
 pub mod health;

@@ -521,9 +521,65 @@ pub struct EndpointGroup {
     /// Share of traffic, 0–100.
     pub traffic_dial: u8,
     pub implicit: bool,
+    /// The group's own health check (Huawei `health_check`), one at most. When set it checks
+    /// this group's bindings instead of the listener's `health`; an explicit group without one
+    /// is not monitored.
+    pub health_check: Option<GroupHealthCheck>,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub revision: u64,
+}
+
+impl EndpointGroup {
+    /// The check the edge runs on this group's bindings: its own, or for an implicit group
+    /// without one the listener's, else none (`enabled: false`).
+    pub fn effective_check(&self, listener: &HealthCheck) -> HealthCheck {
+        match (&self.health_check, self.implicit) {
+            (Some(h), _) => h.as_check(),
+            (None, true) => listener.clone(),
+            (None, false) => HealthCheck {
+                enabled: false,
+                ..HealthCheck::default()
+            },
+        }
+    }
+}
+
+/// The health check of one endpoint group: a connect (TCP) or port probe (UDP) of every
+/// endpoint on `port`, every `interval_secs`, `max_retries` results in a row to flip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct GroupHealthCheck {
+    pub id: String,
+    pub protocol: Protocol,
+    pub port: u16,
+    pub interval_secs: u32,
+    pub timeout_secs: u32,
+    pub max_retries: u32,
+    pub enabled: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl GroupHealthCheck {
+    /// As the listener-level check the edge knows how to run. A UDP check sends an empty
+    /// datagram to `port` and counts the endpoint down on an ICMP error (it needs no answer).
+    pub fn as_check(&self) -> HealthCheck {
+        let udp_check = match self.protocol {
+            Protocol::Udp => UdpCheck::Ping,
+            Protocol::Tcp => UdpCheck::Port,
+        };
+        HealthCheck {
+            enabled: self.enabled,
+            udp_check,
+            interval_secs: self.interval_secs,
+            timeout_secs: self.timeout_secs,
+            healthy_threshold: self.max_retries,
+            unhealthy_threshold: self.max_retries,
+            port: Some(self.port),
+            ..HealthCheck::default()
+        }
+    }
 }
 
 impl Default for EndpointGroup {
@@ -537,6 +593,7 @@ impl Default for EndpointGroup {
             region: String::new(),
             traffic_dial: 100,
             implicit: true,
+            health_check: None,
             created_at: 0,
             updated_at: 0,
             revision: 0,
@@ -564,7 +621,8 @@ pub struct Origin {
     pub revision: u64,
 }
 
-/// An origin bound to a listener's endpoint group on a port.
+/// An origin bound to a listener's endpoint group on a port (`ANY_PORT`: the port the client
+/// connected to, as a Huawei endpoint takes a listener's port range).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Binding {
@@ -577,7 +635,13 @@ pub struct Binding {
     pub weight: u32,
     pub role: FailoverRole,
     pub probe_port: Option<u16>,
+    /// The resource behind the address as the creating dialect named it (Huawei endpoint
+    /// `resource_id`, `resource_type`); empty for bindings made without one.
+    pub resource_id: String,
+    pub resource_type: String,
     pub created_at: Millis,
+    /// Last change of weight (0 = never changed: `created_at`).
+    pub updated_at: Millis,
     pub revision: u64,
 }
 
@@ -612,6 +676,9 @@ pub struct IpGroup {
     pub updated_at: Millis,
     pub revision: u64,
 }
+
+/// `Binding::port` of a binding that forwards to the port the client connected to.
+pub const ANY_PORT: u16 = 0;
 
 /// An asynchronous change: done when the edges have applied `revision`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

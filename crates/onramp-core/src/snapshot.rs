@@ -14,15 +14,32 @@ use crate::state::State;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendSpec {
     pub binding_id: String,
+    /// The endpoint group the binding belongs to (one of `ListenerSpec::groups`).
+    pub group_id: String,
     pub origin_id: String,
     /// IP text or domain name.
     pub address: String,
     pub kind: OriginKind,
+    /// `ANY_PORT` (0): the port the client connected to.
     pub port: u16,
     pub weight: u32,
     pub role: FailoverRole,
     pub banned: bool,
     pub probe_port: Option<u16>,
+}
+
+/// One endpoint group of a listener: its share of new connections and the check of its
+/// bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    pub id: String,
+    /// 0–100; new connections and flows are split across a listener's groups in proportion to
+    /// their dials (0 = none).
+    pub traffic_dial: u8,
+    /// The check this group's bindings get (`EndpointGroup::effective_check`).
+    pub health: HealthCheck,
+    /// How it probes: the group check's protocol, else the listener's.
+    pub health_protocol: Protocol,
 }
 
 /// Limits shared by all listeners of one accelerator.
@@ -48,8 +65,10 @@ pub struct ListenerSpec {
     pub health: HealthCheck,
     pub bandwidth_mbps: u64,
     pub max_connections: u64,
-    /// Share of new connections/flows this edge accepts, 0–100 (endpoint-group traffic dial).
+    /// The highest dial of the listener's groups: 0 = the listener takes no new traffic.
     pub traffic_dial: u8,
+    /// The listener's endpoint groups, in ID order.
+    pub groups: Vec<GroupSpec>,
     pub backends: Vec<BackendSpec>,
     /// Who may connect (an IP address group, WHITE or BLACK); `None` = everyone.
     pub access: Option<AccessSpec>,
@@ -76,6 +95,7 @@ fn backends(st: &State, l: &Listener) -> Vec<BackendSpec> {
             let o = st.origins.get(&b.origin_id)?;
             Some(BackendSpec {
                 binding_id: b.id.clone(),
+                group_id: b.endpoint_group_id.clone(),
                 origin_id: o.id.clone(),
                 address: o.address.clone(),
                 kind: o.kind,
@@ -109,11 +129,16 @@ fn access(st: &State, l: &Listener) -> Option<AccessSpec> {
 }
 
 fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec {
-    let dial = st
+    let groups: Vec<GroupSpec> = st
         .endpoint_groups_of(&l.id)
-        .map(|e| e.traffic_dial)
-        .max()
-        .unwrap_or(100);
+        .map(|e| GroupSpec {
+            id: e.id.clone(),
+            traffic_dial: e.traffic_dial,
+            health: e.effective_check(&l.health),
+            health_protocol: e.health_check.as_ref().map_or(l.protocol, |h| h.protocol),
+        })
+        .collect();
+    let dial = groups.iter().map(|g| g.traffic_dial).max().unwrap_or(100);
     ListenerSpec {
         id: l.id.clone(),
         accelerator_id: accelerator_id.to_string(),
@@ -128,6 +153,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
         bandwidth_mbps: l.bandwidth_mbps,
         max_connections: l.max_connections,
         traffic_dial: dial,
+        groups,
         backends: backends(st, l),
         access: access(st, l),
     }

@@ -27,6 +27,8 @@ pub struct State {
     bindings_by_listener: HashMap<String, BTreeSet<String>>,
     bindings_by_origin: HashMap<String, BTreeSet<String>>,
     groups_by_listener: HashMap<String, BTreeSet<String>>,
+    /// Endpoint group of each group health check, by the check's id.
+    group_by_check: HashMap<String, String>,
     members_by_group: HashMap<String, BTreeSet<String>>,
     tasks_by_number: HashMap<u64, String>,
     tasks_by_time: BTreeSet<(Millis, String)>,
@@ -110,6 +112,9 @@ impl State {
             }
             Record::EndpointGroup(e) => {
                 index_add(&mut self.groups_by_listener, &e.listener_id, &e.id);
+                if let Some(h) = &e.health_check {
+                    self.group_by_check.insert(h.id.clone(), e.id.clone());
+                }
                 self.endpoint_groups.insert(e.id.clone(), e);
             }
             Record::Origin(o) => {
@@ -170,6 +175,9 @@ impl State {
             Kind::EndpointGroup => {
                 if let Some(e) = self.endpoint_groups.remove(id) {
                     index_remove(&mut self.groups_by_listener, &e.listener_id, id);
+                    if let Some(h) = &e.health_check {
+                        self.group_by_check.remove(&h.id);
+                    }
                 }
             }
             Kind::Origin => {
@@ -215,8 +223,8 @@ impl State {
     }
 
     /// `id` as a resource a request names, if it is one of the account's accelerators, groups,
-    /// listeners, endpoint groups, origins or IP address groups, with the accelerator or group
-    /// that owns it.
+    /// listeners, endpoint groups (or their health checks), origins or IP address groups, with
+    /// the accelerator or group that owns it.
     pub fn named_resource(&self, account: &str, id: &str) -> Option<crate::policy::NamedResource> {
         let named = |owner: Option<&str>| crate::policy::NamedResource {
             id: id.to_string(),
@@ -232,9 +240,17 @@ impl State {
         if let Some(l) = self.listener(account, id) {
             return Some(named(Some(l.owner.id())));
         }
-        let eg = self.endpoint_group(account, id)?;
+        let eg = self
+            .endpoint_group(account, id)
+            .or_else(|| self.check_group(account, id))?;
         let owner = self.listeners.get(&eg.listener_id).map(|l| l.owner.id());
         Some(named(owner))
+    }
+
+    /// The account's endpoint group whose health check is `check_id`.
+    pub fn check_group(&self, account: &str, check_id: &str) -> Option<&EndpointGroup> {
+        let group = self.group_by_check.get(check_id)?;
+        self.endpoint_group(account, group)
     }
 
     pub fn accelerator(&self, account: &str, id: &str) -> Option<&Accelerator> {

@@ -210,7 +210,9 @@ impl EdgeState {
         } else {
             open.rt.store(rt.clone());
         }
-        let health_changed = prev.spec.health != spec.health || prev.spec.protocol != spec.protocol;
+        let health_changed = prev.spec.health != spec.health
+            || prev.spec.protocol != spec.protocol
+            || checks(&prev.spec).ne(checks(spec));
         sync_checkers(open, &rt, health_changed, &self.status);
         Ok(())
     }
@@ -250,6 +252,15 @@ impl EdgeState {
     }
 }
 
+/// The checks of a listener's endpoint groups, in order.
+fn checks(
+    spec: &ListenerSpec,
+) -> impl Iterator<Item = (&str, &onramp_core::HealthCheck, Protocol)> {
+    spec.groups
+        .iter()
+        .map(|g| (g.id.as_str(), &g.health, g.health_protocol))
+}
+
 /// Start checkers for new backends, stop those of removed ones (all, when the check changed).
 fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &Arc<EdgeStatus>) {
     let keep: Vec<_> = rt.backends.iter().map(|b| identity(&b.spec)).collect();
@@ -260,17 +271,25 @@ fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &A
         }
         ok
     });
-    let probe = Probe {
-        protocol: rt.spec.protocol,
-        check: rt.spec.health.clone(),
-    };
+    if restart_all {
+        // A new check reports `INITIAL` until its first result, not what the old one said.
+        for b in &rt.backends {
+            status.forget_health(&b.spec.binding_id);
+        }
+    }
     for (i, b) in rt.backends.iter().enumerate() {
         let key = identity(&b.spec);
         if open.checkers.contains_key(&key) {
             continue;
         }
+        let group = rt.spec.groups.iter().find(|g| g.id == b.spec.group_id);
+        let probe = Probe {
+            protocol: group.map_or(rt.spec.protocol, |g| g.health_protocol),
+            check: group.map_or_else(|| rt.spec.health.clone(), |g| g.health.clone()),
+            fallback_port: rt.spec.ports.first().map_or(0, |r| r.from),
+        };
         let seed = (i as u64) ^ b.spec.port as u64 ^ b.spec.binding_id.len() as u64;
-        let task = tokio::spawn(health::run(b.clone(), probe.clone(), status.clone(), seed));
+        let task = tokio::spawn(health::run(b.clone(), probe, status.clone(), seed));
         open.checkers.insert(key, task);
     }
 }

@@ -25,6 +25,9 @@ const RESOLVE_EVERY: Duration = Duration::from_secs(30);
 pub struct Probe {
     pub protocol: Protocol,
     pub check: HealthCheck,
+    /// The port probed when neither the binding nor the check names one and the binding takes
+    /// the client's port (`ANY_PORT`): the listener's first port.
+    pub fallback_port: u16,
 }
 
 fn payload(text: &str, format: PayloadFormat, sep: LineSeparator) -> Vec<u8> {
@@ -190,7 +193,10 @@ pub async fn resolve_new(backends: &[Arc<Backend>]) {
 }
 
 fn check_addr(b: &Backend, p: &Probe, a: SocketAddr) -> SocketAddr {
-    let port = b.spec.probe_port.or(p.check.port).unwrap_or(a.port());
+    let port = match b.spec.probe_port.or(p.check.port).unwrap_or(a.port()) {
+        onramp_core::ANY_PORT => p.fallback_port,
+        port => port,
+    };
     SocketAddr::new(a.ip(), port)
 }
 

@@ -133,6 +133,7 @@ async fn probe_against(answer: Vec<u8>, pieces: Vec<usize>, expect_hex: String) 
             expect: expect_hex,
             ..HealthCheck::default()
         },
+        fallback_port: 0,
     };
     let healthy = tokio::time::timeout(std::time::Duration::from_secs(10), tcp_probe(addr, &probe))
         .await

@@ -57,6 +57,32 @@ pub struct ListenerRt {
     pub counters: Arc<Counters>,
     pub accel: Arc<AccelRt>,
     pub bucket: Arc<TokenBucket>,
+    /// Traffic dials, one per endpoint group that has bindings (empty when there is at most
+    /// one such group: no split to make).
+    dials: Vec<u32>,
+    /// For each backend, its index in `dials`.
+    group_of: Vec<usize>,
+    /// One ticket per pick: the split across groups follows the dials exactly.
+    ticket: AtomicU64,
+}
+
+/// The dials of the listener's groups that have bindings, and each backend's group among them.
+fn split(spec: &ListenerSpec) -> (Vec<u32>, Vec<usize>) {
+    let used: Vec<&onramp_core::snapshot::GroupSpec> = spec
+        .groups
+        .iter()
+        .filter(|g| spec.backends.iter().any(|b| b.group_id == g.id))
+        .collect();
+    if used.len() < 2 {
+        return (Vec::new(), Vec::new());
+    }
+    let group_of = spec
+        .backends
+        .iter()
+        .map(|b| used.iter().position(|g| g.id == b.group_id).unwrap_or(0))
+        .collect();
+    let dials = used.iter().map(|g| u32::from(g.traffic_dial)).collect();
+    (dials, group_of)
 }
 
 fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
@@ -119,7 +145,11 @@ impl ListenerRt {
         let selector = Mutex::new(selector);
         let rate = bytes_per_sec(spec.bandwidth_mbps);
         bucket.set_rate(rate, burst(rate));
+        let (dials, group_of) = split(&spec);
         Self {
+            dials,
+            group_of,
+            ticket: AtomicU64::new(0),
             spec,
             backends,
             selector,
@@ -144,8 +174,30 @@ impl ListenerRt {
             .collect()
     }
 
-    /// Pick a backend for a client, skipping `tried`.
+    /// Pick a backend for a client, skipping `tried`. With several endpoint groups, the group
+    /// is chosen first by traffic dial (by the client's hash under source affinity), then the
+    /// backend within it; if that group has none to give, the other groups with a dial above
+    /// 0 are tried.
     pub fn pick(&self, client: IpAddr, tried: &[usize]) -> Option<usize> {
+        if self.dials.is_empty() {
+            return self.pick_among(client, tried);
+        }
+        let ticket = if self.spec.affinity {
+            onramp_balancer::hash::client_hash(client)
+        } else {
+            self.ticket.fetch_add(1, Relaxed)
+        };
+        let g = onramp_balancer::dial::pick_group(&self.dials, ticket)?;
+        let outside = |keep: &dyn Fn(usize) -> bool| -> Vec<usize> {
+            let mut v: Vec<usize> = tried.to_vec();
+            v.extend((0..self.backends.len()).filter(|&i| !keep(self.group_of[i])));
+            v
+        };
+        self.pick_among(client, &outside(&|x| x == g))
+            .or_else(|| self.pick_among(client, &outside(&|x| self.dials[x] > 0)))
+    }
+
+    fn pick_among(&self, client: IpAddr, tried: &[usize]) -> Option<usize> {
         let now = now_ms();
         let live = |i: usize| {
             self.backends

@@ -94,7 +94,8 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, shared
         Counters::add(&c.conns_refused, 1);
         return;
     }
-    let Some((origin, idx)) = Box::pin(connect(&rt, peer, cfg)).await else {
+    let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
+    let Some((origin, idx)) = Box::pin(connect(&rt, peer, local_port, cfg)).await else {
         Counters::add(&c.conns_refused, 1);
         return;
     };
@@ -141,10 +142,12 @@ impl Drop for Held32<'_> {
     }
 }
 
-/// Connect to a picked origin, retrying other origins on failure.
+/// Connect to a picked origin, retrying other origins on failure. A binding to `ANY_PORT` is
+/// reached on `local_port`, the port the client connected to.
 async fn connect(
     rt: &ListenerRt,
     peer: SocketAddr,
+    local_port: u16,
     cfg: &EdgeConfig,
 ) -> Option<(TcpStream, usize)> {
     let mut tried = [0usize; MAX_ATTEMPTS];
@@ -155,9 +158,12 @@ async fn connect(
             Counters::add(&rt.counters.retries, 1);
         }
         let backend = &rt.backends[idx];
-        let Some(addr) = backend.pick_addr() else {
+        let Some(mut addr) = backend.pick_addr() else {
             continue;
         };
+        if backend.spec.port == onramp_core::ANY_PORT {
+            addr.set_port(local_port);
+        }
         match tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => return Some((s, idx)),
             Ok(Err(e)) => tracing::debug!(%addr, error = %e, "origin connect failed"),

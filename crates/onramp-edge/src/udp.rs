@@ -247,7 +247,10 @@ fn open_flow(
 ) -> Option<Flow> {
     let idx = rt.pick(client.ip(), &[])?;
     let backend = rt.backends[idx].clone();
-    let addr = backend.pick_addr()?;
+    let mut addr = backend.pick_addr()?;
+    if backend.spec.port == onramp_core::ANY_PORT {
+        addr.set_port(sock.local_addr().ok()?.port());
+    }
     let bind: SocketAddr = if addr.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -376,6 +379,7 @@ mod size_tests {
             bandwidth_mbps: 0,
             max_connections: 0,
             traffic_dial: 100,
+            groups: Vec::new(),
             backends: Vec::new(),
             access: None,
         };
@@ -397,6 +401,7 @@ mod size_tests {
             role: Default::default(),
             banned: false,
             probe_port: None,
+            group_id: String::new(),
         }));
         let future = replies(up, sock, client, Default::default(), (rt, backend));
         let task = std::mem::size_of_val(&future) + TASK_OVERHEAD;

@@ -163,15 +163,19 @@ fn ensure_implicit_group(
     l: &Listener,
     ops: &mut Vec<Op>,
 ) -> String {
-    if let Some(e) = st.endpoint_groups_of(&l.id).find(|e| e.implicit) {
-        return e.id.clone();
-    }
     let region = l
         .owner
         .accelerator()
         .and_then(|a| st.accelerator(&cx.account, a))
         .map(|a| a.access_region.clone())
         .unwrap_or_default();
+    // The implicit group, or the explicit group that took its place in the access region.
+    if let Some(e) = st.endpoint_groups_of(&l.id).find(|e| e.implicit) {
+        return e.id.clone();
+    }
+    if let Some(e) = st.endpoint_groups_of(&l.id).find(|e| e.region == region) {
+        return e.id.clone();
+    }
     let eg = implicit_group(cx, ids, l, &region);
     let id = eg.id.clone();
     ops.push(Op::Put(Record::EndpointGroup(eg)));

@@ -14,6 +14,10 @@ pub enum Res {
     Group,
     Listener,
     EndpointGroup,
+    /// A binding, as a dialect with endpoints names it.
+    Endpoint,
+    /// An endpoint group's health check.
+    HealthCheck,
     Origin,
     Task,
     IpGroup,
@@ -76,6 +80,15 @@ pub enum OpError {
         by: Res,
         count: usize,
     },
+    /// No edge serves this region.
+    #[error("region {0} is not served")]
+    RegionNotServed(String),
+    /// Deletion order: `by` (e.g. "endpoint x", "health check y") still depends on the resource.
+    #[error("{res:?} {id} is still used by {by}")]
+    UsedBy { res: Res, id: String, by: String },
+    /// The resource `of` already has the one `res` it may have.
+    #[error("{of} already has a {res:?}")]
+    Exists { res: Res, of: String },
     /// A model field the request left out and nothing else provides.
     #[error("{0} is required")]
     Missing(&'static str),

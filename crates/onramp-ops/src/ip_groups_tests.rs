@@ -122,7 +122,9 @@ fn quotas_hold() {
             associate(&cx(), st, &g, &l, AccessKind::White)
         });
     }
-    let l = listener(&mut st, &Owner::Accelerator(a), Protocol::Tcp, 2000);
+    // The 11th on another accelerator (an accelerator holds 10 listeners by default).
+    let b = accelerator(&mut st);
+    let l = listener(&mut st, &Owner::Accelerator(b), Protocol::Tcp, 2000);
     let e = associate(&cx(), &st, &g, &l, AccessKind::White).unwrap_err();
     assert!(
         matches!(

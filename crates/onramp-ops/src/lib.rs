@@ -14,7 +14,9 @@
 
 pub mod accelerators;
 pub mod bindings;
+pub mod checks;
 mod commit;
+pub mod endpoints;
 mod error;
 pub mod groups;
 pub mod ids;

@@ -31,7 +31,8 @@ fn id_param(res: Res) -> &'static str {
         Res::Group => "GroupId",
         Res::Listener => "ListenerId",
         Res::EndpointGroup => "EndpointGroupId",
-        Res::Origin => "RealServerId",
+        Res::Origin | Res::Endpoint => "RealServerId",
+        Res::HealthCheck => "ListenerId",
         Res::Task => "TaskId",
         Res::IpGroup => "IpGroupId",
     }
@@ -111,6 +112,17 @@ pub fn tc(e: OpError, action: &str) -> TcError {
             "AccessRegion",
             format!("group {group} already has a proxy in access region '{region}'"),
         ),
+        OpError::RegionNotServed(region) => TcError::value(
+            "RealServerRegion",
+            format!("no edge serves region '{region}'"),
+        ),
+        OpError::UsedBy { id, by, .. } => TcError::new(
+            "FailedOperation.RealServerAlreadyBound",
+            format!("{id} is still used by {by}; remove it first."),
+        ),
+        OpError::Exists { of, .. } => {
+            TcError::new("ResourceInUse", format!("{of} already has one."))
+        }
         OpError::Missing(field) => TcError::missing(param(field)),
         OpError::Invalid(Invalid { field, reason }) => TcError::value(param(&field), reason),
         OpError::Quota {

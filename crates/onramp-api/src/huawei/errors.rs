@@ -16,6 +16,8 @@ fn field(f: &str) -> &str {
         "address" => "endpoint.ip_address",
         "origin" => "endpoint.resource_id",
         "ports" => "listener.port_ranges",
+        "traffic_dial" => "endpoint_group.traffic_dial_percentage",
+        "weight" => "endpoint.weight",
         other => other,
     }
 }
@@ -26,7 +28,8 @@ fn res(r: Res) -> &'static str {
         Res::Group => "accelerator",
         Res::Listener => "listener",
         Res::EndpointGroup => "endpoint_group",
-        Res::Origin => "endpoint",
+        Res::Origin | Res::Endpoint => "endpoint",
+        Res::HealthCheck => "health_check",
         Res::Task => "task",
         Res::IpGroup => "ip_group",
     }
@@ -104,6 +107,19 @@ pub fn hw(e: OpError) -> HwError {
         OpError::RegionTaken { group, region } => bad(
             "GA.9104",
             format!("Resource endpoint_group of {group} in {region} is already exists"),
+        ),
+        OpError::RegionNotServed(region) => bad(
+            "GA.9105",
+            format!("The acceleration capability is not enabled for the selected region: {region}"),
+        ),
+        OpError::UsedBy { res: r, id, by } => HwError::new(
+            StatusCode::CONFLICT,
+            "GA.9005",
+            format!("Found {} {id} is associated by {by}", res(r)),
+        ),
+        OpError::Exists { res: r, of } => bad(
+            "GA.9104",
+            format!("Resource {} of {of} is already exists", res(r)),
         ),
         OpError::Missing(f) => HwError::invalid(field(f), "is required"),
         OpError::Invalid(i) => HwError::invalid(field(&i.field), i.reason),

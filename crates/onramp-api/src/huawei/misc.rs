@@ -3,8 +3,9 @@
 //! - `ListRegions`: the edges' regions (`--region`), each `OUTOFCM`, taking IP, EIP and domain
 //!   endpoints. `ListAllPops`: one point of presence per region (its id is the region's).
 //! - `ListByoipPools`: onramp allocates no addresses, so there is no pool: an empty list.
-//! - Health checks as records of their own and log tanks are not in the model
-//!   yet: their lists are empty and their ids are not found (404 `GA.9002`), never invented.
+//! - Log tanks are not in the model yet: their lists are empty and their ids are not found
+//!   (404 `GA.9002`), never invented. (Health checks are endpoint groups' checks:
+//!   `endpoint_writes`; IP address groups: `ip_groups`.)
 
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -42,17 +43,6 @@ pub fn pops(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
 pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
     let (key, takes): (&str, &[&str]) = match op {
         Op::ListByoipPools => ("byoip_pools", PAGING),
-        Op::ListHealthChecks => (
-            "health_checks",
-            &[
-                "limit",
-                "marker",
-                "page_reverse",
-                "id",
-                "status",
-                "endpoint_group_id",
-            ],
-        ),
         _ => (
             "logtanks",
             &[
@@ -72,11 +62,8 @@ pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
 
 /// The id of a resource the model does not hold: not found.
 pub fn not_held(op: Op, id: &str) -> HwResult {
-    let what = match op {
-        Op::ShowHealthCheck => "health check",
-        _ => "logtank",
-    };
-    Err(HwError::not_found(&format!("{what} {id}")))
+    debug_assert_eq!(op, Op::ShowLogtank, "only log tanks are not held");
+    Err(HwError::not_found(&format!("logtank {id}")))
 }
 
 /// `ListTenantQuotas` (`GET /v1/{domain_id}/ga/quotas`): the operator's quotas; another

@@ -7,6 +7,7 @@
 
 mod accelerators;
 pub mod dto;
+mod endpoint_writes;
 mod endpoints;
 mod errors;
 mod ip_groups;
@@ -322,8 +323,6 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
         ShowEndpointGroup => endpoints::show_group(ctx, p0),
         ListEndpoints => endpoints::list(ctx, p0, query),
         ShowEndpoint => endpoints::show(ctx, p0, p1),
-        ListHealthChecks | ListLogtanks | ListByoipPools => misc::empty_list(query, route.op),
-        ShowHealthCheck | ShowLogtank => misc::not_held(route.op, p0),
         CreateAccelerator => accelerators::create(ctx, body).await,
         UpdateAccelerator => accelerators::update(ctx, p0, body).await,
         DeleteAccelerator => accelerators::delete(ctx, p0).await,
@@ -342,6 +341,19 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
         RemoveIpGroupIp => ip_groups::remove_ips(ctx, p0, body).await,
         AssociateListener => ip_groups::associate(ctx, p0, body).await,
         DisassociateListener => ip_groups::disassociate(ctx, p0, body).await,
+        CreateEndpointGroup => endpoint_writes::create_group(ctx, body).await,
+        UpdateEndpointGroup => endpoint_writes::update_group(ctx, p0, body).await,
+        DeleteEndpointGroup => endpoint_writes::delete_group(ctx, p0).await,
+        CreateEndpoint => endpoint_writes::create_endpoint(ctx, p0, body).await,
+        UpdateEndpoint => endpoint_writes::update_endpoint(ctx, p0, p1, body).await,
+        DeleteEndpoint => endpoint_writes::delete_endpoint(ctx, p0, p1).await,
+        CreateHealthCheck => endpoint_writes::create_check(ctx, body).await,
+        ListHealthChecks => endpoint_writes::list_checks(ctx, query),
+        ShowHealthCheck => endpoint_writes::show_check(ctx, p0),
+        UpdateHealthCheck => endpoint_writes::update_check(ctx, p0, body).await,
+        DeleteHealthCheck => endpoint_writes::delete_check(ctx, p0).await,
+        ListLogtanks | ListByoipPools => misc::empty_list(query, route.op),
+        ShowLogtank => misc::not_held(route.op, p0),
         ListRegions => misc::regions(ctx),
         ListAllPops => misc::pops(ctx, query),
         ShowResourceTags => tags::show(ctx, p0, p1),

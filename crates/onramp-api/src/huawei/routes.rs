@@ -93,6 +93,7 @@ impl Op {
     pub fn available(self) -> bool {
         use Op::*;
         self.is_read()
+            || self.is_endpoint_write()
             || matches!(
                 self,
                 CreateAccelerator
@@ -111,6 +112,23 @@ impl Op {
                     | AssociateListener
                     | DisassociateListener
             )
+    }
+
+    /// The writes of endpoint groups, endpoints and health checks.
+    fn is_endpoint_write(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            CreateEndpointGroup
+                | UpdateEndpointGroup
+                | DeleteEndpointGroup
+                | CreateEndpoint
+                | UpdateEndpoint
+                | DeleteEndpoint
+                | CreateHealthCheck
+                | UpdateHealthCheck
+                | DeleteHealthCheck
+        )
     }
 
     /// Whether the answer's body carries `request_id` (the SDK's response models of these three

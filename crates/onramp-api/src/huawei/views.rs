@@ -162,9 +162,20 @@ pub fn endpoint_group(ctx: &HwCtx<'_>, e: &EndpointGroup) -> Value {
     })
 }
 
-/// `health_state` of an endpoint, from the edge's checks of its binding.
-pub fn health_state(ctx: &HwCtx<'_>, l: Option<&Listener>, b: &Binding) -> &'static str {
-    if l.is_some_and(|l| !l.health.enabled) {
+/// `health_state` of an endpoint, from the edge's checks of its binding: `NO_MONITOR` when the
+/// check its group runs (`EndpointGroup::effective_check`) is off or absent.
+pub fn health_state(
+    ctx: &HwCtx<'_>,
+    st: &State,
+    l: Option<&Listener>,
+    b: &Binding,
+) -> &'static str {
+    let monitored = match (l, st.endpoint_groups.get(&b.endpoint_group_id)) {
+        (Some(l), Some(e)) => e.effective_check(&l.health).enabled,
+        (Some(l), None) => l.health.enabled,
+        (None, _) => true,
+    };
+    if !monitored {
         return "NO_MONITOR";
     }
     match ctx.api.health.binding(&b.id) {
@@ -174,26 +185,33 @@ pub fn health_state(ctx: &HwCtx<'_>, l: Option<&Listener>, b: &Binding) -> &'sta
     }
 }
 
-/// An endpoint: a binding of an origin. Its resource is the origin (`CUSTOM_IP` or
+/// An endpoint: a binding of an origin. Its resource is what the request that made it named
+/// (`resource_id`, `resource_type`), else the origin (`rs-…`, `CUSTOM_IP` or
 /// `CUSTOM_DOMAIN_NAME`); the binding's port is not shown (Huawei endpoints take traffic on the
 /// port the client connected to).
 pub fn endpoint(ctx: &HwCtx<'_>, st: &State, b: &Binding) -> Value {
     let origin = st.origins.get(&b.origin_id);
     let resource_type = match origin.map(|o| o.kind) {
+        _ if !b.resource_type.is_empty() => b.resource_type.as_str(),
         Some(OriginKind::Domain) => "CUSTOM_DOMAIN_NAME",
         _ => "CUSTOM_IP",
+    };
+    let resource_id = if b.resource_id.is_empty() {
+        &b.origin_id
+    } else {
+        &b.resource_id
     };
     let listener = st.listeners.get(&b.listener_id);
     json!({
         "id": b.id,
-        "resource_id": b.origin_id,
+        "resource_id": resource_id,
         "endpoint_group_id": b.endpoint_group_id,
         "resource_type": resource_type,
         "status": applied(ctx, b.revision).as_str(),
         "weight": b.weight,
-        "health_state": health_state(ctx, listener, b),
+        "health_state": health_state(ctx, st, listener, b),
         "created_at": rfc3339_ms(b.created_at),
-        "updated_at": rfc3339_ms(b.created_at),
+        "updated_at": rfc3339_ms(b.updated_at.max(b.created_at)),
         "domain_id": ctx.account.domain_id,
         "ip_address": origin.map(|o| o.address.as_str()).unwrap_or(""),
         "frozen_info": frozen(&FrozenInfo::default()),
