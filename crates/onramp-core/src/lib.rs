@@ -14,6 +14,7 @@ pub mod model;
 pub mod policy;
 pub mod snapshot;
 pub mod state;
+pub mod tombstones;
 pub mod validate;
 
 pub use audit::{AuditEntry, AuditFilter};

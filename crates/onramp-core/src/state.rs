@@ -23,6 +23,8 @@ pub struct State {
     pub bindings: BTreeMap<String, Binding>,
     pub tasks: BTreeMap<String, Task>,
     pub ip_groups: BTreeMap<String, IpGroup>,
+    /// Accelerators and listeners deleted since the start, until the edges applied it.
+    pub deleted: crate::tombstones::Tombstones,
     listeners_by_owner: HashMap<String, BTreeSet<String>>,
     bindings_by_listener: HashMap<String, BTreeSet<String>>,
     bindings_by_origin: HashMap<String, BTreeSet<String>>,
@@ -79,13 +81,38 @@ impl State {
                     r.set_revision(revision);
                     self.put(r);
                 }
-                Op::Delete(kind, id) => self.delete(*kind, id),
+                Op::Delete(kind, id) => {
+                    self.bury(revision, *kind, id);
+                    self.delete(*kind, id);
+                }
             }
         }
         self.revision = self.revision.max(revision);
     }
 
+    /// Keep a deleted accelerator or listener as it was, deleted at `revision`.
+    fn bury(&mut self, revision: u64, kind: Kind, id: &str) {
+        use crate::tombstones::Gone;
+        let gone = match kind {
+            Kind::Accelerator => self.accelerators.get(id).cloned().map(|mut a| {
+                a.revision = revision;
+                Gone::Accelerator(a)
+            }),
+            Kind::Listener => self.listeners.get(id).cloned().map(|mut l| {
+                l.revision = revision;
+                Gone::Listener(l)
+            }),
+            _ => None,
+        };
+        if let Some(g) = gone {
+            self.deleted.bury(id, g);
+        }
+    }
+
     fn put(&mut self, r: Record) {
+        if matches!(r.kind(), Kind::Accelerator | Kind::Listener) {
+            self.deleted.forget(r.id());
+        }
         self.delete(r.kind(), r.id());
         match r {
             Record::Account(a) => {

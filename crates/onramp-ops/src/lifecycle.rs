@@ -10,7 +10,7 @@
 
 use onramp_core::{
     Accelerator, Affinity, Dialect, Kind, Listener, ListenerChange, Op, Owner, PortRange, Protocol,
-    Record, State, Tag,
+    Record, Scheduler, State, Tag,
 };
 
 use crate::commit::Plan;
@@ -184,6 +184,9 @@ pub fn create_listener(
         protocol: spec.protocol,
         ports: spec.ports.clone(),
         affinity: spec.affinity,
+        // Endpoints made one by one carry weights (0-100, 0 = no new traffic): only a weighted
+        // scheduler honours them.
+        scheduler: Scheduler::Wrr,
         tags: spec.tags.clone(),
         change: ListenerChange::Create,
         created_at: cx.now,
@@ -226,7 +229,8 @@ pub fn update_listener(
 }
 
 /// Delete listener `id`: refused while endpoints are bound to it or endpoint groups of its own
-/// remain (its implicit group, if another dialect made one, goes with it).
+/// remain (its implicit group, if another dialect made one, goes with it when empty and without
+/// a health check).
 pub fn delete_listener(cx: &Cx, st: &State, id: &str) -> Result<Vec<Op>, OpError> {
     let l = listeners::find(cx, st, id, None)?;
     if let Some(b) = st.bindings_of(&l.id).next() {
@@ -245,6 +249,8 @@ pub fn delete_listener(cx: &Cx, st: &State, id: &str) -> Result<Vec<Op>, OpError
             count,
         });
     }
+    // An implicit group (another dialect's) that still has a health check also holds it.
+    crate::endpoints::listener_unused(cx, st, &l.id)?;
     Ok(listeners::cascade(st, l))
 }
 

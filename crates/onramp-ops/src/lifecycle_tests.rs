@@ -141,3 +141,11 @@ fn the_listener_quota_and_the_deletion_order() {
     apply(&mut st, &ops);
     assert!(st.accelerators.is_empty() && st.listeners.is_empty());
 }
+
+#[test]
+fn a_listener_made_one_by_one_weighs_its_endpoints() {
+    let mut st = State::default();
+    let acc = accelerator(&mut st);
+    let l = listener(&mut st, &acc, Protocol::Udp, vec![range(5000, 5009)]).unwrap();
+    assert_eq!(st.listeners[&l].scheduler, onramp_core::Scheduler::Wrr);
+}

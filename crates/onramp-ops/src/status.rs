@@ -3,6 +3,7 @@
 //! Dialects only translate a `Phase` into their words (GAAP `CREATING`/`ListenerStatus` 1,
 //! Huawei `PENDING`, BM status 0).
 
+use onramp_core::tombstones::Gone;
 use onramp_core::{
     Accelerator, AcceleratorChange, AcceleratorGroup, Listener, ListenerChange, Task,
 };
@@ -20,6 +21,8 @@ pub enum Phase {
     Closed,
     /// An edge could not apply it (a listener whose port could not be bound).
     Failed,
+    /// Deleted, and the edges still serve it (see `gone`).
+    Deleting,
 }
 
 impl Phase {
@@ -67,6 +70,12 @@ pub fn listener(l: &Listener, applied: u64, failed: bool) -> Phase {
         ListenerChange::Origins => Phase::Binding,
         ListenerChange::Config => Phase::Configuring,
     }
+}
+
+/// A deleted accelerator or listener: `Deleting` until the edges applied its deletion, then gone
+/// (`None`).
+pub fn gone(g: &Gone, applied: u64) -> Option<Phase> {
+    (g.revision() > applied).then_some(Phase::Deleting)
 }
 
 /// `Running` until the edges applied the task's revision, then `Running`'s end: `Settled`;
@@ -134,5 +143,16 @@ mod tests {
         assert_eq!(task(&t, 7), TaskPhase::Settled);
         t.failed = true;
         assert_eq!(task(&t, 7), TaskPhase::Failed);
+    }
+
+    #[test]
+    fn a_deleted_resource_is_deleting_until_the_edges_applied_it() {
+        let g = Gone::Listener(Listener {
+            revision: 8,
+            ..Default::default()
+        });
+        assert_eq!(gone(&g, 7), Some(Phase::Deleting));
+        assert!(!Phase::Deleting.is_settled());
+        assert_eq!(gone(&g, 8), None);
     }
 }

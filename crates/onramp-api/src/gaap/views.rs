@@ -47,6 +47,7 @@ pub fn proxy_status(api: &Api, a: &Accelerator) -> &'static str {
         Phase::Creating => "CREATING",
         Phase::Opening => "OPENING",
         Phase::Closing => "CLOSING",
+        Phase::Deleting => "DESTROYING",
         Phase::Configuring | Phase::Binding | Phase::Failed => "ADJUSTING",
     }
 }
@@ -104,12 +105,13 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
     })
 }
 
-/// `ListenerStatus`: 0 running, 1 creating (or not opened by the edge: the port is taken), 3
-/// adjusting origins, 4 changing config.
+/// `ListenerStatus`: 0 running, 1 creating (or not opened by the edge: the port is taken), 2
+/// destroying, 3 adjusting origins, 4 changing config.
 pub fn listener_status(api: &Api, l: &Listener) -> u64 {
     match api.listener_phase(l) {
         Phase::Running | Phase::Closed => 0,
         Phase::Creating | Phase::Failed => 1,
+        Phase::Deleting => 2,
         Phase::Binding => 3,
         Phase::Opening | Phase::Closing | Phase::Configuring => 4,
     }

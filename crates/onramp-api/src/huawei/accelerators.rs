@@ -11,18 +11,23 @@ use serde_json::{json, Value};
 
 use super::dto;
 use super::query::{listed, ListQuery};
-use super::views::{accelerator, accelerator_status, enterprise_project};
+use super::views::{
+    accelerator, accelerator_as, accelerator_status, deleting_accelerators, enterprise_project,
+    ConfigStatus,
+};
 use super::{HwCtx, HwError, HwResult};
 
 pub fn show(ctx: &HwCtx<'_>, id: &str) -> HwResult {
     let st = ctx.api.control.state();
-    let a = st
-        .accelerator(&ctx.account.id, id)
-        .ok_or_else(|| HwError::not_found(&format!("accelerator {id}")))?;
-    Ok((
-        StatusCode::OK,
-        json!({ "accelerator": accelerator(ctx, a) }),
-    ))
+    let view = match st.accelerator(&ctx.account.id, id) {
+        Some(a) => accelerator(ctx, a),
+        None => deleting_accelerators(ctx, &st)
+            .into_iter()
+            .find(|(a, _)| a.id == id)
+            .map(|(a, s)| accelerator_as(ctx, a, s))
+            .ok_or_else(|| HwError::not_found(&format!("accelerator {id}")))?,
+    };
+    Ok((StatusCode::OK, json!({ "accelerator": view })))
 }
 
 const TAKES: &[&str] = &[
@@ -38,21 +43,26 @@ const TAKES: &[&str] = &[
 pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     let q = ListQuery::parse(raw_query, TAKES)?;
     let st = ctx.api.control.state();
-    let mut items: Vec<&Accelerator> = st
+    let mut items: Vec<(&Accelerator, ConfigStatus)> = st
         .accelerators
         .values()
         .filter(|a| a.account_id == ctx.account.id)
-        .filter(|a| q.id_ok(&a.id) && q.name_ok(&a.name))
-        .filter(|a| {
+        .map(|a| (a, accelerator_status(ctx, a)))
+        .chain(deleting_accelerators(ctx, &st))
+        .filter(|(a, _)| q.id_ok(&a.id) && q.name_ok(&a.name))
+        .filter(|(a, _)| {
             q.enterprise_project_id
                 .as_deref()
                 .is_none_or(|v| enterprise_project(a) == v)
         })
-        .filter(|a| q.status_ok(accelerator_status(ctx, a)))
+        .filter(|(_, s)| q.status_ok(*s))
         .collect();
-    items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    let (page, next) = q.page(&items, |a| &a.id)?;
-    let views: Vec<Value> = page.iter().map(|a| accelerator(ctx, a)).collect();
+    items.sort_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let (page, next) = q.page(&items, |(a, _)| &a.id)?;
+    let views: Vec<Value> = page
+        .iter()
+        .map(|(a, s)| accelerator_as(ctx, a, *s))
+        .collect();
     Ok((StatusCode::OK, listed("accelerators", views, next)))
 }
 

@@ -10,15 +10,20 @@ use serde_json::{json, Value};
 
 use super::dto;
 use super::query::{listed, ListQuery};
-use super::views::{listener, listener_status};
+use super::views::{deleting_listeners, listener, listener_as, listener_status, ConfigStatus};
 use super::{HwCtx, HwError, HwResult};
 
 pub fn show(ctx: &HwCtx<'_>, id: &str) -> HwResult {
     let st = ctx.api.control.state();
-    let l = st
-        .listener(&ctx.account.id, id)
-        .ok_or_else(|| HwError::not_found(&format!("listener {id}")))?;
-    Ok((StatusCode::OK, json!({ "listener": listener(ctx, l) })))
+    let view = match st.listener(&ctx.account.id, id) {
+        Some(l) => listener(ctx, l),
+        None => deleting_listeners(ctx, &st)
+            .into_iter()
+            .find(|(l, _)| l.id == id)
+            .map(|(l, s)| listener_as(ctx, l, s))
+            .ok_or_else(|| HwError::not_found(&format!("listener {id}")))?,
+    };
+    Ok((StatusCode::OK, json!({ "listener": view })))
 }
 
 const TAKES: &[&str] = &[
@@ -34,21 +39,23 @@ const TAKES: &[&str] = &[
 pub fn list(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     let q = ListQuery::parse(raw_query, TAKES)?;
     let st = ctx.api.control.state();
-    let mut items: Vec<&Listener> = st
+    let mut items: Vec<(&Listener, ConfigStatus)> = st
         .listeners
         .values()
         .filter(|l| l.account_id == ctx.account.id)
-        .filter(|l| q.id_ok(&l.id) && q.name_ok(&l.name))
-        .filter(|l| {
+        .map(|l| (l, listener_status(ctx, l)))
+        .chain(deleting_listeners(ctx, &st))
+        .filter(|(l, _)| q.id_ok(&l.id) && q.name_ok(&l.name))
+        .filter(|(l, _)| {
             q.accelerator_id
                 .as_deref()
                 .is_none_or(|v| l.owner.id() == v)
         })
-        .filter(|l| q.status_ok(listener_status(ctx, l)))
+        .filter(|(_, s)| q.status_ok(*s))
         .collect();
-    items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    let (page, next) = q.page(&items, |l| &l.id)?;
-    let views: Vec<Value> = page.iter().map(|l| listener(ctx, l)).collect();
+    items.sort_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let (page, next) = q.page(&items, |(l, _)| &l.id)?;
+    let views: Vec<Value> = page.iter().map(|(l, s)| listener_as(ctx, l, *s)).collect();
     Ok((StatusCode::OK, listed("listeners", views, next)))
 }
 

@@ -6,6 +6,8 @@
 //! single-port range (see ARCHITECTURE.md for the mapping).
 
 mod accelerators;
+#[cfg(test)]
+mod deleting_tests;
 pub mod dto;
 mod endpoint_writes;
 mod endpoints;

@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use onramp_core::tombstones::Gone;
 use onramp_core::{
     Accelerator, Affinity, Binding, EndpointGroup, FrozenInfo, Listener, OriginKind, State, Tag,
 };
@@ -54,6 +55,7 @@ pub fn applied(ctx: &HwCtx<'_>, revision: u64) -> ConfigStatus {
 fn from_phase(p: onramp_ops::status::Phase) -> ConfigStatus {
     match p {
         onramp_ops::status::Phase::Failed => ConfigStatus::Error,
+        onramp_ops::status::Phase::Deleting => ConfigStatus::Deleting,
         p if p.is_settled() => ConfigStatus::Active,
         _ => ConfigStatus::Pending,
     }
@@ -65,6 +67,40 @@ pub fn listener_status(ctx: &HwCtx<'_>, l: &Listener) -> ConfigStatus {
 
 pub fn accelerator_status(ctx: &HwCtx<'_>, a: &onramp_core::Accelerator) -> ConfigStatus {
     from_phase(ctx.api.accelerator_phase(a))
+}
+
+/// The account's accelerators deleted by a revision the edges have not applied yet (`DELETING`).
+pub fn deleting_accelerators<'s>(
+    ctx: &HwCtx<'_>,
+    st: &'s onramp_core::State,
+) -> Vec<(&'s Accelerator, ConfigStatus)> {
+    let applied = ctx.api.control.applied_revision();
+    st.deleted
+        .all_pending(applied)
+        .filter_map(|g| match (g, onramp_ops::status::gone(g, applied)) {
+            (Gone::Accelerator(a), Some(p)) if a.account_id == ctx.account.id => {
+                Some((a, from_phase(p)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The account's listeners deleted by a revision the edges have not applied yet (`DELETING`).
+pub fn deleting_listeners<'s>(
+    ctx: &HwCtx<'_>,
+    st: &'s onramp_core::State,
+) -> Vec<(&'s Listener, ConfigStatus)> {
+    let applied = ctx.api.control.applied_revision();
+    st.deleted
+        .all_pending(applied)
+        .filter_map(|g| match (g, onramp_ops::status::gone(g, applied)) {
+            (Gone::Listener(l), Some(p)) if l.account_id == ctx.account.id => {
+                Some((l, from_phase(p)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn frozen(f: &FrozenInfo) -> Value {
@@ -102,11 +138,16 @@ pub fn enterprise_project(a: &Accelerator) -> &str {
 }
 
 pub fn accelerator(ctx: &HwCtx<'_>, a: &Accelerator) -> Value {
+    accelerator_as(ctx, a, accelerator_status(ctx, a))
+}
+
+/// `a` shown with `status` (a deleted one: `DELETING`).
+pub fn accelerator_as(ctx: &HwCtx<'_>, a: &Accelerator, status: ConfigStatus) -> Value {
     json!({
         "id": a.id,
         "name": a.name,
         "description": a.description,
-        "status": accelerator_status(ctx, a).as_str(),
+        "status": status.as_str(),
         "ip_sets": ip_sets(ctx, a),
         "created_at": rfc3339_ms(a.created_at),
         "updated_at": rfc3339_ms(a.updated_at),
@@ -119,6 +160,11 @@ pub fn accelerator(ctx: &HwCtx<'_>, a: &Accelerator) -> Value {
 }
 
 pub fn listener(ctx: &HwCtx<'_>, l: &Listener) -> Value {
+    listener_as(ctx, l, listener_status(ctx, l))
+}
+
+/// `l` shown with `status` (a deleted one: `DELETING`).
+pub fn listener_as(ctx: &HwCtx<'_>, l: &Listener, status: ConfigStatus) -> Value {
     let affinity = if l.affinity == Affinity::SourceIp || l.session_persist_secs > 0 {
         "SOURCE_IP"
     } else {
@@ -134,7 +180,7 @@ pub fn listener(ctx: &HwCtx<'_>, l: &Listener) -> Value {
         "name": l.name,
         "description": l.description,
         "protocol": l.protocol.upper(),
-        "status": listener_status(ctx, l).as_str(),
+        "status": status.as_str(),
         "port_ranges": ranges,
         "client_affinity": affinity,
         "accelerator_id": l.owner.id(),
