@@ -382,6 +382,7 @@ mod size_tests {
             groups: Vec::new(),
             backends: Vec::new(),
             access: None,
+            access_log: false,
         };
         let rt = Arc::new(ListenerRt::build(
             spec,
