@@ -2,7 +2,9 @@
 repeated `resource_ids`, `resource_type`, paging), show, update, delete answer as the reference says (201/200/204,
 the `LogtankDetail` shape), and each refusal: GA.9002 for an unknown listener or log tank, GA.9104 for a second
 log tank on a listener, GA.9001 for a bad `resource_type` or an empty log group. A log tank goes with its
-listener."""
+listener. In the data plane, a TCP connection and a UDP flow of a listener with a log tank each write one JSON
+line to the access log (the shared server's default sink, DATA_DIR/access.log); a listener without one writes
+nothing."""
 import json
 import re
 
@@ -13,6 +15,7 @@ from huaweicloudsdkga.v1 import (
     ShowLogtankRequest, UpdateLogtankOption, UpdateLogtankRequest, UpdateLogtankRequestBody,
 )
 
+import dataplane as dp
 import helpers as h
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -98,3 +101,52 @@ def test_log_tank_refusals(api, huawei, proxy, uniq):
     refused(lambda: huawei.delete_logtank(DeleteLogtankRequest(logtank_id=MISSING)), 404, "GA.9002")
     refused(lambda: huawei.list_logtanks(ListLogtanksRequest(resource_type="ACCELERATOR")), 400, "GA.9001")
     assert huawei.delete_logtank(DeleteLogtankRequest(logtank_id=tank["id"])).status_code == 204
+
+
+# -- the access log ---------------------------------------------------------------------------------------------
+
+def log_lines(server, listener_id: str) -> list[dict]:
+    path = server.data_dir / "access.log"
+    if not path.exists():
+        return []
+    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return [x for x in lines if x["listener"] == listener_id]
+
+
+def logged(huawei, listener_id: str) -> dict:
+    tank = raw(create(huawei, listener_id))["logtank"]
+    h.wait_until(lambda: raw(huawei.show_logtank(ShowLogtankRequest(logtank_id=tank["id"])))["logtank"]["status"]
+                 == "ACTIVE", what="the log tank applied")
+    return tank
+
+
+def test_access_log_lines_of_tcp_connections_and_udp_flows(lab, server, huawei):
+    quiet_origin = lab.tcp_origin("q")
+    quiet = lab.tcp_listener([quiet_origin])
+    assert dp.tcp_tag(quiet.port) == "q"
+
+    origin = lab.tcp_origin("a")
+    lst = lab.tcp_listener([origin])
+    logged(huawei, lst.id)
+    assert dp.tcp_tag(lst.port, line=b"hello") == "a"
+    h.wait_until(lambda: log_lines(server, lst.id), timeout=10, what="the TCP access-log line")
+    [line] = log_lines(server, lst.id)
+    assert set(line) == {"time", "listener", "protocol", "client", "endpoint", "bytes_in", "bytes_out",
+                         "duration_ms", "end"}, line
+    assert TS_RE.match(line["time"]) and line["protocol"] == "TCP" and line["end"] == "closed", line
+    assert line["client"].startswith("127.") and line["endpoint"] == f"{origin.ip}:{origin.port}", line
+    assert (line["bytes_in"], line["bytes_out"]) == (len(b"hello\n"), len(b"a:hello\n")), line
+    assert isinstance(line["duration_ms"], int) and line["duration_ms"] >= 0
+    assert log_lines(server, quiet.id) == [], "a listener without a log tank writes nothing"
+
+    udp_origin = lab.udp_origin("u")
+    udp = lab.udp_listener([udp_origin], SessionPersist=1)
+    logged(huawei, udp.id)
+    client = dp.UdpClient(udp.port)
+    lab.clients.append(client)
+    reply = client.ask(b"ping")
+    h.wait_until(lambda: log_lines(server, udp.id), timeout=15, what="the UDP flow's line when it expires")
+    [flow] = log_lines(server, udp.id)
+    assert (flow["protocol"], flow["end"], flow["endpoint"]) == ("UDP", "idle", f"{udp_origin.ip}:{udp_origin.port}")
+    assert (flow["bytes_in"], flow["bytes_out"]) == (4, len(reply)), flow
+    assert flow["client"] == f"127.0.0.1:{client.sock.getsockname()[1]}", flow
