@@ -1,8 +1,7 @@
 """Huawei GA v1 reads through the official `huaweicloudsdkga`, over what GAAP made (issue 9 groundwork): a GAAP
 proxy is an accelerator, a GAAP listener's implicit endpoint group is an endpoint group, a binding is an endpoint
 with the edge's `health_state`; regions, pops, BYOIP pools, tags; empty lists and 404 for what the model does not
-hold yet (log tanks; no health check of a missing group); 501 `GA.0501` for an operation of the catalogue
-that is not available yet, 404 `APIG.0101` for a path that is none; paging, filters, bad query values, tenancy and
+hold (no log tank, no health check of a missing group); 404 `APIG.0101` for a path that is none; paging, filters, bad query values, tenancy and
 policies."""
 import hashlib
 import hmac
@@ -16,8 +15,7 @@ import pytest
 import requests
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
 from huaweicloudsdkga.v1 import (
-    CountResourcesByTagRequest, CreateLogtankOption, CreateLogtankRequest, CreateLogtankRequestBody,
-    DeleteLogtankRequest, ListAcceleratorsRequest, ListAllPopsRequest,
+    CountResourcesByTagRequest, ListAcceleratorsRequest, ListAllPopsRequest,
     ListByoipPoolsRequest, ListEndpointGroupsRequest, ListEndpointsRequest, ListHealthChecksRequest,
     ListIpGroupsRequest, ListLogtanksRequest, ListRegionsRequest, ListResourcesByTagRequest,
     ListResourcesByTagRequestBody, ListTagsRequest, Match, ShowAcceleratorRequest,
@@ -284,19 +282,6 @@ def test_tags_of_listeners_and_bad_resource_type(api, server, huawei, proxy, uni
 
 
 # -- what is not available, what does not exist ---------------------------------------------------------------
-
-def test_operations_not_available_yet_are_501_ga_0501(huawei, creds, proxy):
-    body = CreateLogtankRequestBody(logtank=CreateLogtankOption(
-        resource_type="LISTENER", resource_id="listener-00000000", log_group_id="g", log_stream_id="s"))
-    for call, name in (
-        (lambda: huawei.create_logtank(CreateLogtankRequest(body=body)), "CreateLogtank"),
-        (lambda: huawei.delete_logtank(DeleteLogtankRequest(logtank_id="00000000")), "DeleteLogtank"),
-    ):
-        e = refused(call)
-        assert isinstance(e, ServerResponseException)
-        assert (e.status_code, e.error_code) == (501, "GA.0501"), str(e)
-        assert name in e.error_msg and "not available yet" in e.error_msg, e.error_msg
-
 
 def test_unknown_route_is_404_apig_0101_and_tokens_are_explained(server):
     for method, path in (("GET", "/v1/nothing"), ("PATCH", "/v1/listeners/x"), ("GET", "/v1/listeners/x/y")):

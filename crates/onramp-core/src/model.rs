@@ -490,6 +490,9 @@ pub struct Listener {
     pub tags: Vec<Tag>,
     /// The IP address group that admits (WHITE) or refuses (BLACK) clients; `None` = everyone.
     pub access: Option<AccessControl>,
+    /// The listener's log tank (Huawei `logtank`), one at most: while set, the edges write an
+    /// access-log line for every connection and UDP flow of this listener.
+    pub log_tank: Option<LogTank>,
     pub frozen: FrozenInfo,
     pub change: ListenerChange,
     pub created_at: Millis,
@@ -505,6 +508,17 @@ impl Listener {
     pub fn has_port(&self, p: u16) -> bool {
         self.ports.iter().any(|r| r.contains(p))
     }
+}
+
+/// Where a listener's access log goes (Huawei LTS log group and stream, stored as given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LogTank {
+    pub id: String,
+    pub log_group_id: String,
+    pub log_stream_id: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
 }
 
 /// The origins of a listener in one region, with a traffic dial. GAAP and BM listeners have one

@@ -72,6 +72,8 @@ pub struct ListenerSpec {
     pub backends: Vec<BackendSpec>,
     /// Who may connect (an IP address group, WHITE or BLACK); `None` = everyone.
     pub access: Option<AccessSpec>,
+    /// The listener has a log tank: write an access-log line per connection and UDP flow.
+    pub access_log: bool,
 }
 
 impl ListenerSpec {
@@ -156,6 +158,7 @@ fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec
         groups,
         backends: backends(st, l),
         access: access(st, l),
+        access_log: l.log_tank.is_some(),
     }
 }
 

@@ -31,6 +31,8 @@ pub struct State {
     groups_by_listener: HashMap<String, BTreeSet<String>>,
     /// Endpoint group of each group health check, by the check's id.
     group_by_check: HashMap<String, String>,
+    /// Log tank id → its listener.
+    listener_by_log_tank: HashMap<String, String>,
     members_by_group: HashMap<String, BTreeSet<String>>,
     tasks_by_number: HashMap<u64, String>,
     tasks_by_time: BTreeSet<(Millis, String)>,
@@ -135,6 +137,9 @@ impl State {
                 if let Some(a) = &l.access {
                     index_add(&mut self.listeners_by_ip_group, &a.ip_group_id, &l.id);
                 }
+                if let Some(t) = &l.log_tank {
+                    self.listener_by_log_tank.insert(t.id.clone(), l.id.clone());
+                }
                 self.listeners.insert(l.id.clone(), l);
             }
             Record::EndpointGroup(e) => {
@@ -196,6 +201,9 @@ impl State {
                     index_remove(&mut self.listeners_by_owner, l.owner.id(), id);
                     if let Some(a) = &l.access {
                         index_remove(&mut self.listeners_by_ip_group, &a.ip_group_id, id);
+                    }
+                    if let Some(t) = &l.log_tank {
+                        self.listener_by_log_tank.remove(&t.id);
                     }
                 }
             }
@@ -278,6 +286,12 @@ impl State {
     pub fn check_group(&self, account: &str, check_id: &str) -> Option<&EndpointGroup> {
         let group = self.group_by_check.get(check_id)?;
         self.endpoint_group(account, group)
+    }
+
+    /// The account's listener whose log tank is `tank_id`.
+    pub fn log_tank_listener(&self, account: &str, tank_id: &str) -> Option<&Listener> {
+        let listener = self.listener_by_log_tank.get(tank_id)?;
+        self.listener(account, listener)
     }
 
     pub fn accelerator(&self, account: &str, id: &str) -> Option<&Accelerator> {

@@ -7,6 +7,7 @@
 //! per binding, counters), both of which are plain shared memory.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 mod apply;
 mod backend;
 mod budget;
@@ -57,6 +58,8 @@ pub struct EdgeConfig {
     pub connect_timeout: Duration,
     /// How long connections to an unbound origin may continue.
     pub drain_timeout: Duration,
+    /// Where listeners with a log tank write their access log; `None` = nowhere.
+    pub access_log: Option<access_log::Sink>,
 }
 
 impl Default for EdgeConfig {
@@ -72,6 +75,7 @@ impl Default for EdgeConfig {
             max_flows: None,
             connect_timeout: Duration::from_secs(3),
             drain_timeout: Duration::from_secs(300),
+            access_log: None,
         }
     }
 }
@@ -80,6 +84,8 @@ impl Default for EdgeConfig {
 pub(crate) struct Shared {
     pub cfg: EdgeConfig,
     pub budget: Arc<budget::Budget>,
+    /// The access-log sink, when one is configured.
+    pub log: Option<access_log::AccessLog>,
 }
 
 /// What the edge tells the control plane.
@@ -125,11 +131,19 @@ impl Edge {
             budget = limit,
             "data plane descriptor budget"
         );
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let log = match &cfg.access_log {
+            Some(sink) => Some(access_log::AccessLog::start(sink, dropped.clone())?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             cfg,
             budget: Arc::new(budget::Budget::new(limit)),
+            log,
         });
-        let status = Arc::new(EdgeStatus::new(shared.budget.clone(), rt.handle().clone()));
+        let mut status = EdgeStatus::new(shared.budget.clone(), rt.handle().clone());
+        status.access_log_dropped = dropped;
+        let status = Arc::new(status);
         let (stop, stop_rx) = watch::channel(false);
         let st = status.clone();
         let thread = std::thread::Builder::new()

@@ -184,6 +184,17 @@ fn budget(out: &mut String, status: &EdgeStatus) {
     }
     family(
         out,
+        "onramp_access_log_dropped_total",
+        "counter",
+        "Access-log lines dropped because the writer was behind (never blocking traffic).",
+    );
+    let _ = writeln!(
+        out,
+        "onramp_access_log_dropped_total {}",
+        status.access_log_dropped.load(Relaxed)
+    );
+    family(
+        out,
         "onramp_edge_refused_total",
         "counter",
         "New TCP connections and UDP flows refused, by the limit that was full.",

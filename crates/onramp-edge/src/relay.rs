@@ -17,6 +17,7 @@ use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use crate::access_log::End;
 use crate::backend::now_ms;
 use crate::budget::Budget;
 use crate::metrics::Counters;
@@ -35,6 +36,8 @@ thread_local! {
 pub struct Limits<'a> {
     pub buckets: [&'a TokenBucket; 2],
     pub counter: &'a AtomicU64,
+    /// This connection's own byte count, kept only for a listener with an access log.
+    pub conn: Option<&'a AtomicU64>,
 }
 
 /// What both directions of a connection share (one reference in each direction's future).
@@ -204,6 +207,9 @@ async fn pump(
         let now = now_ms();
         shared.last.store(now, Relaxed);
         Counters::add(limits.counter, n as u64);
+        if let Some(c) = limits.conn {
+            c.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         let wait = charge(&limits, n as u64, now);
         if wait > 0 {
             Box::pin(tokio::time::sleep(Duration::from_nanos(wait))).await;
@@ -231,7 +237,7 @@ async fn until_killed(mut killed: watch::Receiver<bool>) {
 }
 
 /// Relay both ways until both sides closed, either side fails (a reset ends the whole
-/// connection), the connection idles out, or the origin is killed.
+/// connection), the connection idles out, or the origin is killed; returns how it ended.
 pub async fn relay(
     client: &TcpStream,
     origin: &TcpStream,
@@ -240,7 +246,7 @@ pub async fn relay(
     idle: Duration,
     killed: watch::Receiver<bool>,
     budget: &Arc<Budget>,
-) {
+) -> End {
     let shared = Shared {
         last: AtomicU64::new(now_ms()),
         ends: AtomicU8::new(0),
@@ -260,14 +266,21 @@ pub async fn relay(
                 tracing::debug!(error = %e, "relay ended with an error");
                 // Make the other peer see a reset too rather than a clean end.
                 let _ = socket2::SockRef::from(client).set_linger(Some(Duration::ZERO));
-                return;
+                return End::Error;
             }
         }
+        End::Closed
     };
     tokio::select! {
-        _ = both => {}
-        _ = idle_watch(&shared.last, idle) => tracing::debug!("idle timeout"),
-        _ = until_killed(killed) => tracing::debug!("origin drained: closing"),
+        end = both => end,
+        _ = idle_watch(&shared.last, idle) => {
+            tracing::debug!("idle timeout");
+            End::Idle
+        }
+        _ = until_killed(killed) => {
+            tracing::debug!("origin drained: closing");
+            End::Killed
+        }
     }
 }
 
@@ -290,6 +303,7 @@ mod size_tests {
         let limits = || Limits {
             buckets: [&bucket, &bucket],
             counter: &c,
+            conn: None,
         };
         let r = relay(
             &a,

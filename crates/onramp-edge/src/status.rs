@@ -20,6 +20,8 @@ pub struct EdgeStatus {
     pub(crate) stats: crate::stats::Stats,
     /// The data plane's descriptor budget.
     pub(crate) budget: Arc<Budget>,
+    /// Access-log lines dropped because the writer was behind.
+    pub(crate) access_log_dropped: Arc<std::sync::atomic::AtomicU64>,
     /// The edge's runtime, for its task count.
     pub(crate) runtime: tokio::runtime::Handle,
 }
@@ -34,6 +36,7 @@ impl EdgeStatus {
             applied_revision: Default::default(),
             stats: Default::default(),
             budget,
+            access_log_dropped: Default::default(),
             runtime,
         }
     }

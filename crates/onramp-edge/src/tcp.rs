@@ -14,6 +14,7 @@ use onramp_core::ClientIpMethod;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::Instrument;
 
+use crate::access_log::{End, Entry};
 use crate::backend::now_ms;
 use crate::budget::{Reason, Units};
 use crate::listener::ListenerRt;
@@ -39,6 +40,7 @@ pub async fn accept_loop(
                 if !current.admits(peer.ip()) {
                     Counters::add(&current.counters.acl_refused, 1);
                     drop(sock);
+                    Logged::new(&current, &shared, peer).done(None, End::Refused);
                     continue;
                 }
                 let span =
@@ -72,14 +74,67 @@ fn admit(counter: &std::sync::atomic::AtomicU64, max: u64) -> Option<Held<'_>> {
     Some(held)
 }
 
+/// The access-log side of one connection: only a listener with an access log keeps one.
+struct Logged<'a> {
+    log: Option<&'a crate::access_log::AccessLog>,
+    rt: &'a ListenerRt,
+    peer: SocketAddr,
+    started: std::time::Instant,
+    bytes: [std::sync::atomic::AtomicU64; 2],
+}
+
+impl<'a> Logged<'a> {
+    fn new(rt: &'a ListenerRt, shared: &'a Shared, peer: SocketAddr) -> Self {
+        Self {
+            log: shared.log.as_ref().filter(|_| rt.spec.access_log),
+            rt,
+            peer,
+            started: std::time::Instant::now(),
+            bytes: Default::default(),
+        }
+    }
+
+    /// This connection's byte counter of direction `i` (0 in, 1 out), if it is logged.
+    fn counter(&self, i: usize) -> Option<&std::sync::atomic::AtomicU64> {
+        self.log.map(|_| &self.bytes[i])
+    }
+
+    fn done(&self, endpoint: Option<SocketAddr>, end: End) {
+        if let Some(log) = self.log {
+            log.send(Entry {
+                listener: self.rt.spec.id.as_str().into(),
+                protocol: "TCP",
+                client: self.peer,
+                endpoint,
+                bytes_in: self.bytes[0].load(Relaxed),
+                bytes_out: self.bytes[1].load(Relaxed),
+                started: self.started,
+                end,
+            });
+        }
+    }
+}
+
 async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, shared: Arc<Shared>) {
+    let logged = Logged::new(&rt, &shared, peer);
+    let (endpoint, end) = forward(client, peer, &rt, &shared, &logged).await;
+    logged.done(endpoint, end);
+}
+
+async fn forward(
+    client: TcpStream,
+    peer: SocketAddr,
+    rt: &Arc<ListenerRt>,
+    shared: &Arc<Shared>,
+    logged: &Logged<'_>,
+) -> (Option<SocketAddr>, End) {
     let c = &rt.counters;
     Counters::add(&c.conns_total, 1);
     // Refused connections are closed at once (dropped here), before any origin is contacted.
     let Some(fds) = shared.budget.take(2) else {
         Counters::add(&c.conns_refused, 1);
         shared.budget.refuse(Reason::Budget, now_ms());
-        return;
+        return (None, End::Refused);
     };
     let (Some(_l), Some(_a)) = (
         admit(&c.conns_open, rt.spec.max_connections),
@@ -87,41 +142,44 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, shared
     ) else {
         Counters::add(&c.conns_refused, 1);
         shared.budget.refuse(Reason::Listener, now_ms());
-        return;
+        return (None, End::Refused);
     };
     let cfg = &shared.cfg;
     if rt.spec.traffic_dial == 0 {
         Counters::add(&c.conns_refused, 1);
-        return;
+        return (None, End::Refused);
     }
     let local_port = client.local_addr().map(|a| a.port()).unwrap_or(0);
-    let Some((origin, idx)) = Box::pin(connect(&rt, peer, local_port, cfg)).await else {
+    let Some((origin, idx)) = Box::pin(connect(rt, peer, local_port, cfg)).await else {
         Counters::add(&c.conns_refused, 1);
-        return;
+        return (None, End::Refused);
     };
+    let endpoint = origin.peer_addr().ok();
     let backend = rt.backends[idx].clone();
     backend.active.fetch_add(1, Relaxed);
     let _active = Held32(&backend.active);
     let _ = origin.set_nodelay(true);
     // The header is built first, so a listener without one has no write future at all.
-    let sent = match proxy_header(&rt, peer, &client) {
+    let sent = match proxy_header(rt, peer, &client) {
         Ok(Some(header)) => Box::pin(crate::relay::write_all(&origin, &header)).await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     };
     if let Err(e) = sent {
         tracing::debug!(error = %e, "PROXY header write failed");
-        return;
+        return (endpoint, End::Error);
     }
     let up = Limits {
         buckets: [&rt.bucket, &rt.accel.bucket],
         counter: &c.bytes_in,
+        conn: logged.counter(0),
     };
     let down = Limits {
         buckets: [&rt.bucket, &rt.accel.bucket],
         counter: &c.bytes_out,
+        conn: logged.counter(1),
     };
-    relay(
+    let end = relay(
         &client,
         &origin,
         up,
@@ -132,6 +190,7 @@ async fn handle(client: TcpStream, peer: SocketAddr, rt: Arc<ListenerRt>, shared
     )
     .await;
     drop(fds);
+    (endpoint, end)
 }
 
 struct Held32<'a>(&'a std::sync::atomic::AtomicU32);

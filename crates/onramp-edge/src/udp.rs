@@ -17,6 +17,7 @@ use onramp_core::ClientIpMethod;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
+use crate::access_log::{AccessLog, End, Entry};
 use crate::backend::{now_ms, Backend};
 use crate::budget::{Reason, Units};
 use crate::dgram;
@@ -32,6 +33,44 @@ struct Flow {
     task: JoinHandle<()>,
     /// The upstream socket's descriptor in the budget.
     _fd: Units,
+    /// The flow's access-log record, only for a listener with an access log.
+    log: Option<Arc<FlowLog>>,
+}
+
+/// What the access log says of a flow: written once, when the flow and its reply task are
+/// gone, with the end its remover set (`closed` when the listener went).
+struct FlowLog {
+    sink: AccessLog,
+    listener: Arc<str>,
+    client: SocketAddr,
+    endpoint: SocketAddr,
+    started: std::time::Instant,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    end: std::sync::Mutex<End>,
+}
+
+impl Drop for FlowLog {
+    fn drop(&mut self) {
+        let end = *self.end.lock().unwrap_or_else(|p| p.into_inner());
+        self.sink.send(Entry {
+            listener: self.listener.clone(),
+            protocol: "UDP",
+            client: self.client,
+            endpoint: Some(self.endpoint),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            started: self.started,
+            end,
+        });
+    }
+}
+
+/// Record how flow `f` ends, for its access-log line.
+fn ends(f: &Flow, end: End) {
+    if let Some(l) = &f.log {
+        *l.end.lock().unwrap_or_else(|p| p.into_inner()) = end;
+    }
 }
 
 type Flows = FlowMap<Flow>;
@@ -109,7 +148,11 @@ fn expire(rt: &ArcSwap<ListenerRt>, cfg: &EdgeConfig, flows: &mut Flows) {
     let idle = idle_ms(&cur, cfg);
     let now = now_ms();
     flows.retain(|f| {
-        let alive = now.saturating_sub(last_seen(f)) < idle && !*f.backend.killed().borrow();
+        let killed = *f.backend.killed().borrow();
+        let alive = now.saturating_sub(last_seen(f)) < idle && !killed;
+        if !alive {
+            ends(f, if killed { End::Killed } else { End::Idle });
+        }
         alive
     });
     cur.counters.flows.store(flows.len() as u64, Relaxed);
@@ -156,7 +199,11 @@ fn datagram(
     let broken = match flows.get(&client) {
         Some(f) if f.last.load(Relaxed) & BROKEN == 0 => {
             f.last.store(now, Relaxed);
+            if let Some(l) = &f.log {
+                l.bytes_in.fetch_add(data.len() as u64, Relaxed);
+            }
             if send_now(&f.upstream, data, later).is_err() {
+                ends(f, End::Error);
                 flows.remove(&client);
             }
             return;
@@ -167,6 +214,9 @@ fn datagram(
     if broken {
         // Its origin refused the flow (passively marked down): this datagram opens a new flow
         // on another origin, so a client keeping its source port fails over like a new one.
+        if let Some(f) = flows.get(&client) {
+            ends(f, End::Error);
+        }
         flows.remove(&client);
     }
     // A source the listener's access control refuses gets no flow: its datagrams are dropped.
@@ -183,7 +233,7 @@ fn datagram(
         return;
     };
     let cur = arc_swap::Guard::into_inner(cur);
-    let Some(flow) = open_flow(sock, &cur, client, now, fd) else {
+    let Some(flow) = open_flow(sock, &cur, client, now, fd, edge.log.as_ref()) else {
         Counters::add(&cur.counters.conns_refused, 1);
         return;
     };
@@ -196,7 +246,12 @@ fn datagram(
         }
         ClientIpMethod::None | ClientIpMethod::Toa => send_now(&flow.upstream, data, later),
     };
-    if sent.is_ok() {
+    if let Some(l) = &flow.log {
+        l.bytes_in.fetch_add(data.len() as u64, Relaxed);
+    }
+    if sent.is_err() {
+        ends(&flow, End::Error);
+    } else {
         flows.insert(client, flow, now);
         cur.counters.flows.store(flows.len() as u64, Relaxed);
     }
@@ -227,6 +282,9 @@ fn admit(
     }
     if let Some(idlest) = flows.idlest(last_seen) {
         // Its descriptor goes back to the budget, for this flow.
+        if let Some(f) = flows.get(&idlest) {
+            ends(f, End::Shed);
+        }
         flows.remove(&idlest);
         Counters::add(&rt.counters.flows_shed, 1);
         edge.budget.shed(now);
@@ -244,6 +302,7 @@ fn open_flow(
     client: SocketAddr,
     now: u64,
     fd: Units,
+    sink: Option<&AccessLog>,
 ) -> Option<Flow> {
     let idx = rt.pick(client.ip(), &[])?;
     let backend = rt.backends[idx].clone();
@@ -267,12 +326,24 @@ fn open_flow(
     let upstream = Arc::new(UdpSocket::from_std(std_sock).ok()?);
     backend.active.fetch_add(1, Relaxed);
     let last = Arc::new(AtomicU64::new(now));
+    let log = sink.filter(|_| rt.spec.access_log).map(|sink| {
+        Arc::new(FlowLog {
+            sink: sink.clone(),
+            listener: rt.spec.id.as_str().into(),
+            client,
+            endpoint: addr,
+            started: std::time::Instant::now(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            end: std::sync::Mutex::new(End::Closed),
+        })
+    });
     let task = tokio::spawn(replies(
         upstream.clone(),
         sock.clone(),
         client,
         last.clone(),
-        (rt.clone(), backend.clone()),
+        (rt.clone(), backend.clone(), log.clone()),
     ));
     Some(Flow {
         upstream,
@@ -280,6 +351,7 @@ fn open_flow(
         last,
         task,
         _fd: fd,
+        log,
     })
 }
 
@@ -291,7 +363,7 @@ async fn replies(
     sock: Arc<UdpSocket>,
     client: SocketAddr,
     last: Arc<AtomicU64>,
-    (rt, backend): (Arc<ListenerRt>, Arc<Backend>),
+    (rt, backend, log): (Arc<ListenerRt>, Arc<Backend>, Option<Arc<FlowLog>>),
 ) {
     let mut later: Vec<Vec<u8>> = Vec::new();
     loop {
@@ -308,6 +380,9 @@ async fn replies(
                     if within_bandwidth(&rt, len) {
                         Counters::add(&rt.counters.packets_out, 1);
                         Counters::add(&rt.counters.bytes_out, len as u64);
+                        if let Some(l) = &log {
+                            l.bytes_out.fetch_add(len as u64, Relaxed);
+                        }
                         keep[n] = i;
                         n += 1;
                     }
@@ -382,6 +457,7 @@ mod size_tests {
             groups: Vec::new(),
             backends: Vec::new(),
             access: None,
+            access_log: false,
         };
         let rt = Arc::new(ListenerRt::build(
             spec,
@@ -403,7 +479,7 @@ mod size_tests {
             probe_port: None,
             group_id: String::new(),
         }));
-        let future = replies(up, sock, client, Default::default(), (rt, backend));
+        let future = replies(up, sock, client, Default::default(), (rt, backend, None));
         let task = std::mem::size_of_val(&future) + TASK_OVERHEAD;
         let entry = (std::mem::size_of::<(SocketAddr, Flow)>() + 1) * 8 / 7 * 2; // load ≥ 7/8 / 2
         let socket = 16 + std::mem::size_of::<UdpSocket>() + REGISTRATION;

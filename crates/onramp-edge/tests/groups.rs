@@ -145,6 +145,7 @@ fn listener(ports: PortRange, groups: Vec<GroupSpec>, backends: Vec<BackendSpec>
         groups,
         backends,
         access: None,
+        access_log: false,
     }
 }
 

@@ -230,6 +230,7 @@ fn clone_listeners(
             frozen: Default::default(),
             change: ListenerChange::Create,
             access: None,
+            log_tank: None,
             created_at: cx.now,
             updated_at: cx.now,
             revision: 0,

@@ -21,6 +21,8 @@ pub enum Res {
     Origin,
     Task,
     IpGroup,
+    /// A listener's log tank.
+    LogTank,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,7 @@ pub mod ids;
 pub mod ip_groups;
 pub mod lifecycle;
 pub mod listeners;
+pub mod log_tanks;
 pub mod origins;
 pub mod quotas;
 pub mod status;

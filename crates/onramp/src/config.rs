@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
     #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
     pub udp_flows_per_source: Option<usize>,
+    /// Access log of listeners with a log tank: a file appended to, `-` for stdout [default: DATA_DIR/access.log]
+    #[arg(long, env = "ONRAMP_ACCESS_LOG")]
+    pub access_log: Option<String>,
     /// Most accelerators per account, every dialect [default: 20]
     #[arg(long, env = "ONRAMP_QUOTA_ACCELERATORS")]
     pub quota_accelerators: Option<usize>,
@@ -112,6 +115,7 @@ struct FileConfig {
     max_flows: Option<u64>,
     max_udp_flows: Option<usize>,
     udp_flows_per_source: Option<usize>,
+    access_log: Option<String>,
     quota_accelerators: Option<usize>,
     quota_listeners: Option<usize>,
     quota_endpoints: Option<usize>,
@@ -136,6 +140,8 @@ pub struct ServeConfig {
     pub max_flows: Option<u64>,
     pub max_udp_flows: usize,
     pub udp_flows_per_source: usize,
+    /// The access-log sink: a file path, or `-` for stdout.
+    pub access_log: String,
     /// The quotas every operation enforces.
     pub quotas: onramp_core::Quotas,
 }
@@ -185,6 +191,11 @@ impl ServeConfig {
             .data_dir
             .or(f.data_dir)
             .unwrap_or_else(|| PathBuf::from("./onramp-data"));
+        let access_log = a
+            .access_log
+            .or(f.access_log)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
         let api_listen = addr(
             "api-listen",
             &a.api_listen
@@ -268,6 +279,7 @@ impl ServeConfig {
                 .udp_flows_per_source
                 .or(f.udp_flows_per_source)
                 .unwrap_or(64),
+            access_log,
             quotas: {
                 let d = onramp_core::Quotas::default();
                 onramp_core::Quotas {

@@ -209,6 +209,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         max_flows: cfg.max_flows,
         max_udp_flows: cfg.max_udp_flows,
         udp_flows_per_source: cfg.udp_flows_per_source,
+        access_log: Some(onramp_edge::access_log::Sink::parse(&cfg.access_log)),
         ..EdgeConfig::default()
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))

@@ -32,7 +32,7 @@ fn id_param(res: Res) -> &'static str {
         Res::Listener => "ListenerId",
         Res::EndpointGroup => "EndpointGroupId",
         Res::Origin | Res::Endpoint => "RealServerId",
-        Res::HealthCheck => "ListenerId",
+        Res::HealthCheck | Res::LogTank => "ListenerId",
         Res::Task => "TaskId",
         Res::IpGroup => "IpGroupId",
     }

@@ -18,6 +18,8 @@ fn field(f: &str) -> &str {
         "ports" => "listener.port_ranges",
         "traffic_dial" => "endpoint_group.traffic_dial_percentage",
         "weight" => "endpoint.weight",
+        "log_group_id" => "logtank.log_group_id",
+        "log_stream_id" => "logtank.log_stream_id",
         other => other,
     }
 }
@@ -32,6 +34,7 @@ fn res(r: Res) -> &'static str {
         Res::HealthCheck => "health_check",
         Res::Task => "task",
         Res::IpGroup => "ip_group",
+        Res::LogTank => "logtank",
     }
 }
 

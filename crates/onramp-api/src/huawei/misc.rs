@@ -1,17 +1,15 @@
-//! Huawei GA reads of what onramp serves, and of the resources the model does not hold yet.
+//! Huawei GA reads of what onramp serves (regions, pops, quotas, BYOIP pools).
 //!
 //! - `ListRegions`: the edges' regions (`--region`), each `OUTOFCM`, taking IP, EIP and domain
 //!   endpoints. `ListAllPops`: one point of presence per region (its id is the region's).
 //! - `ListByoipPools`: onramp allocates no addresses, so there is no pool: an empty list.
-//! - Log tanks are not in the model yet: their lists are empty and their ids are not found
-//!   (404 `GA.9002`), never invented. (Health checks are endpoint groups' checks:
-//!   `endpoint_writes`; IP address groups: `ip_groups`.)
+//!   (Health checks are endpoint groups' checks: `endpoint_writes`; IP address groups:
+//!   `ip_groups`; log tanks: `log_tanks`.)
 
 use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::query::{listed, ListQuery};
-use super::routes::Op;
 use super::{HwCtx, HwError, HwResult};
 
 /// Endpoint types an onramp region takes: an address (an EIP's or any other) or a domain name.
@@ -39,31 +37,11 @@ pub fn pops(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     Ok((StatusCode::OK, listed("pops", pops, next)))
 }
 
-/// A list of a resource the model does not hold: its query is still checked, and it is empty.
-pub fn empty_list(raw_query: &str, op: Op) -> HwResult {
-    let (key, takes): (&str, &[&str]) = match op {
-        Op::ListByoipPools => ("byoip_pools", PAGING),
-        _ => (
-            "logtanks",
-            &[
-                "limit",
-                "marker",
-                "id",
-                "status",
-                "resource_ids",
-                "resource_type",
-            ],
-        ),
-    };
-    let q = ListQuery::parse(raw_query, takes)?;
+/// `ListByoipPools`: onramp holds no BYOIP pools; the query is still checked, and it is empty.
+pub fn empty_list(raw_query: &str) -> HwResult {
+    let q = ListQuery::parse(raw_query, PAGING)?;
     let (_, next) = q.page::<String>(&[], |s| s)?;
-    Ok((StatusCode::OK, listed(key, Vec::new(), next)))
-}
-
-/// The id of a resource the model does not hold: not found.
-pub fn not_held(op: Op, id: &str) -> HwResult {
-    debug_assert_eq!(op, Op::ShowLogtank, "only log tanks are not held");
-    Err(HwError::not_found(&format!("logtank {id}")))
+    Ok((StatusCode::OK, listed("byoip_pools", Vec::new(), next)))
 }
 
 /// `ListTenantQuotas` (`GET /v1/{domain_id}/ga/quotas`): the operator's quotas; another

@@ -14,6 +14,7 @@ mod endpoints;
 mod errors;
 mod ip_groups;
 mod listeners;
+mod log_tanks;
 mod misc;
 mod query;
 mod routes;
@@ -354,15 +355,18 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
         ShowHealthCheck => endpoint_writes::show_check(ctx, p0),
         UpdateHealthCheck => endpoint_writes::update_check(ctx, p0, body).await,
         DeleteHealthCheck => endpoint_writes::delete_check(ctx, p0).await,
-        ListLogtanks | ListByoipPools => misc::empty_list(query, route.op),
-        ShowLogtank => misc::not_held(route.op, p0),
+        ListByoipPools => misc::empty_list(query),
+        CreateLogtank => log_tanks::create(ctx, body).await,
+        ListLogtanks => log_tanks::list(ctx, query),
+        ShowLogtank => log_tanks::show(ctx, p0),
+        UpdateLogtank => log_tanks::update(ctx, p0, body).await,
+        DeleteLogtank => log_tanks::delete(ctx, p0).await,
         ListRegions => misc::regions(ctx),
         ListAllPops => misc::pops(ctx, query),
         ShowResourceTags => tags::show(ctx, p0, p1),
         ListTags => tags::list(ctx, p0, query),
         ListResourcesByTag => tags::filter(ctx, p0, query, body),
         CountResourcesByTag => tags::count(ctx, p0, body),
-        op => Err(HwError::not_available(op)),
     }
 }
 

@@ -111,6 +111,9 @@ impl Op {
                     | RemoveIpGroupIp
                     | AssociateListener
                     | DisassociateListener
+                    | CreateLogtank
+                    | UpdateLogtank
+                    | DeleteLogtank
             )
     }
 

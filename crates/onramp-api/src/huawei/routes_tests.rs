@@ -217,7 +217,7 @@ fn reads_and_availability() {
     assert!(Op::ListResourcesByTag.is_read() && Op::CountResourcesByTag.is_read());
     assert!(!Op::CreateTags.is_read() && !Op::AddIpGroupIp.is_read());
     assert!(Op::ListTenantQuotas.available() && Op::CreateAccelerator.available());
-    assert!(Op::DeleteTags.available() && !Op::CreateLogtank.available());
+    assert!(Op::DeleteTags.available() && Op::CreateLogtank.available());
     assert!(Op::ShowEndpoint.available());
     assert!(!Op::ListAllPops.body_has_request_id() && Op::ListRegions.body_has_request_id());
 }
