@@ -70,17 +70,6 @@ impl HwError {
             format!("Not found: {what}"),
         )
     }
-    /// An operation of the catalogue onramp does not answer yet.
-    fn not_available(op: routes::Op) -> Self {
-        Self::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "GA.0501",
-            format!(
-                "{} is a recognised Global Accelerator operation that is not available yet in onramp",
-                op.name()
-            ),
-        )
-    }
     fn auth(why: &str) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -314,9 +303,6 @@ async fn run(ctx: &HwCtx<'_>, parts: &Parts, route: &Route, body: &[u8]) -> HwRe
     use routes::Op::*;
     let query = parts.uri.query().unwrap_or("");
     let (p0, p1) = (route.param(0), route.param(1));
-    if !route.op.available() {
-        return Err(HwError::not_available(route.op));
-    }
     match route.op {
         ListAccelerators => accelerators::list(ctx, query),
         ShowAccelerator => accelerators::show(ctx, p0),

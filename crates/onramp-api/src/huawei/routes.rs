@@ -3,9 +3,7 @@
 //! them `huawei:<Name>`.
 //!
 //! A route carries the path parameters it matched, percent-decoded, in path order. Every
-//! operation is recognised; `Op::available` says which are answered today, and the others get
-//! 501 `GA.0501` (see docs/api.md), so a tool learns the operation exists but is not there yet,
-//! rather than the "no such API" 404 `APIG.0101` an unknown path gets.
+//! operation is answered; an unknown path gets the "no such API" 404 `APIG.0101`.
 
 use http::Method;
 
@@ -87,51 +85,6 @@ impl Op {
         use Op::*;
         let name = self.name();
         name.starts_with("List") || name.starts_with("Show") || matches!(self, CountResourcesByTag)
-    }
-
-    /// Whether onramp answers the operation today: every read, and the writes made so far.
-    pub fn available(self) -> bool {
-        use Op::*;
-        self.is_read()
-            || self.is_endpoint_write()
-            || matches!(
-                self,
-                CreateAccelerator
-                    | UpdateAccelerator
-                    | DeleteAccelerator
-                    | CreateListener
-                    | UpdateListener
-                    | DeleteListener
-                    | CreateTags
-                    | DeleteTags
-                    | CreateIpGroup
-                    | UpdateIpGroup
-                    | DeleteIpGroup
-                    | AddIpGroupIp
-                    | RemoveIpGroupIp
-                    | AssociateListener
-                    | DisassociateListener
-                    | CreateLogtank
-                    | UpdateLogtank
-                    | DeleteLogtank
-            )
-    }
-
-    /// The writes of endpoint groups, endpoints and health checks.
-    fn is_endpoint_write(self) -> bool {
-        use Op::*;
-        matches!(
-            self,
-            CreateEndpointGroup
-                | UpdateEndpointGroup
-                | DeleteEndpointGroup
-                | CreateEndpoint
-                | UpdateEndpoint
-                | DeleteEndpoint
-                | CreateHealthCheck
-                | UpdateHealthCheck
-                | DeleteHealthCheck
-        )
     }
 
     /// Whether the answer's body carries `request_id` (the SDK's response models of these three
