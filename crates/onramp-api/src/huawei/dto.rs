@@ -108,25 +108,33 @@ pub struct ResourceTag {
     pub value: String,
 }
 
-/// Check a tag list: 1–20 tags, keys not empty (`GA.9109`), not repeated (`GA.9107`).
-pub fn check_tags(field: &str, tags: &[ResourceTag]) -> Result<(), HwError> {
-    check_count(field, tags.len(), 1, 20)?;
+/// Tag keys: none empty (`GA.9109`), none repeated (`GA.9107`).
+pub fn keys_present_and_unique<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), HwError> {
     let mut seen = std::collections::BTreeSet::new();
-    for t in tags {
-        if t.key.is_empty() {
+    for key in keys {
+        if key.is_empty() {
             return Err(HwError::new(
                 StatusCode::BAD_REQUEST,
                 "GA.9109",
                 "Tag key is empty",
             ));
         }
-        if !seen.insert(t.key.as_str()) {
+        if !seen.insert(key) {
             return Err(HwError::new(
                 StatusCode::BAD_REQUEST,
                 "GA.9107",
                 "Tag key is duplicated",
             ));
         }
+    }
+    Ok(())
+}
+
+/// Check a tag list: 1–20 tags, keys not empty (`GA.9109`), not repeated (`GA.9107`).
+pub fn check_tags(field: &str, tags: &[ResourceTag]) -> Result<(), HwError> {
+    check_count(field, tags.len(), 1, 20)?;
+    keys_present_and_unique(tags.iter().map(|t| t.key.as_str()))?;
+    for t in tags {
         let bad_chars = |s: &str| s.chars().any(char::is_control);
         if t.key.chars().count() > 128 || t.key.starts_with("_sys_") || bad_chars(&t.key) {
             return Err(bad(

@@ -133,23 +133,7 @@ impl TagFilter {
             return Ok(Self::default());
         }
         let f: TagFilter = super::dto::decode(body)?;
-        let mut seen = BTreeSet::new();
-        for t in &f.tags {
-            if t.key.is_empty() {
-                return Err(HwError::new(
-                    StatusCode::BAD_REQUEST,
-                    "GA.9109",
-                    "Tag key is empty",
-                ));
-            }
-            if !seen.insert(t.key.as_str()) {
-                return Err(HwError::new(
-                    StatusCode::BAD_REQUEST,
-                    "GA.9107",
-                    "Tag key is duplicated",
-                ));
-            }
-        }
+        super::dto::keys_present_and_unique(f.tags.iter().map(|t| t.key.as_str()))?;
         if let Some(m) = f.matches.iter().find(|m| m.key != "resource_name") {
             return Err(HwError::invalid(
                 "matches.key",
