@@ -2,7 +2,7 @@ use onramp_core::acl::AccessKind;
 use onramp_core::{Owner, Protocol, State};
 
 use super::*;
-use crate::test_state::{accelerator, apply, cx, listener, ACCOUNT};
+use crate::test_state::{accelerator, apply, cx, listener, local_placement, ACCOUNT};
 
 fn block(cidr: &str) -> NewBlock {
     NewBlock {
@@ -220,7 +220,7 @@ fn another_accounts_groups_and_listeners_are_not_found() {
 
 #[test]
 fn a_cloned_accelerator_does_not_copy_access_control() {
-    use crate::accelerators::{self, NewAccelerator, Placement};
+    use crate::accelerators::{self, NewAccelerator};
     let mut st = State::default();
     let src = accelerator(&mut st);
     let l = listener(&mut st, &Owner::Accelerator(src.clone()), Protocol::Tcp, 80);
@@ -229,13 +229,7 @@ fn a_cloned_accelerator_does_not_copy_access_control() {
         associate(&cx(), st, &g, &l, AccessKind::White)
     });
     let spec = NewAccelerator {
-        place: Placement {
-            access_region: "local".into(),
-            origin_region: Some("local".into()),
-            bandwidth_mbps: 10,
-            concurrent: 2,
-            ..Default::default()
-        },
+        place: local_placement(),
         name: "c".into(),
         cloned: Some(src),
         ..Default::default()

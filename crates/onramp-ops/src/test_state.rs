@@ -23,16 +23,21 @@ pub fn apply(st: &mut State, ops: &[Op]) {
     st.apply(rev, ops);
 }
 
+/// Region `local` both ways, 10 Mbps, 2 (thousand) concurrent.
+pub fn local_placement() -> Placement {
+    Placement {
+        access_region: "local".into(),
+        origin_region: Some("local".into()),
+        bandwidth_mbps: 10,
+        concurrent: 2,
+        ..Default::default()
+    }
+}
+
 /// A running standalone accelerator in region `local`.
 pub fn accelerator(st: &mut State) -> String {
     let spec = NewAccelerator {
-        place: Placement {
-            access_region: "local".into(),
-            origin_region: Some("local".into()),
-            bandwidth_mbps: 10,
-            concurrent: 2,
-            ..Default::default()
-        },
+        place: local_placement(),
         name: "a".into(),
         ..Default::default()
     };
