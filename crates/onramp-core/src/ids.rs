@@ -24,6 +24,12 @@ pub fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A task number (BM `requestId`): random, in the range of the documented examples (6 digits and
+/// up) and of a signed 32-bit integer, which clients parse it as.
+pub fn task_number() -> u64 {
+    rand::thread_rng().gen_range(100_000..=i32::MAX as u64)
+}
+
 /// 32 lower-case hex characters (Huawei `domain_id`).
 pub fn hex32() -> String {
     uuid::Uuid::new_v4().simple().to_string()

@@ -12,6 +12,7 @@ pub mod health;
 pub mod ids;
 pub mod model;
 pub mod policy;
+pub mod probe;
 pub mod snapshot;
 pub mod state;
 pub mod tombstones;

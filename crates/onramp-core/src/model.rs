@@ -154,10 +154,59 @@ pub struct Accelerator {
     pub banned: bool,
     pub frozen: FrozenInfo,
     pub change: AcceleratorChange,
+    /// Where it sits in the tenant's network and how it is offered (BM load balancer
+    /// attributes; defaults for accelerators made by other dialects).
+    pub network: Network,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub config_changed_at: Option<Millis>,
     pub revision: u64,
+}
+
+/// Who reaches a load balancer: anyone (a public address) or the tenant's own network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    #[default]
+    Public,
+    Internal,
+}
+
+/// Whether a load balancer shares its cluster, by layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Dedication {
+    #[default]
+    Shared,
+    Layer4,
+    Layer7,
+    Layer4And7,
+    /// Shared, in a disaster-recovery pair.
+    SharedRecovery,
+}
+
+/// How a load balancer's use is counted: by traffic, or by a bandwidth reserved for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    #[default]
+    Traffic,
+    Bandwidth,
+}
+
+/// The network attributes of an accelerator as a BM load balancer. onramp records them and shows
+/// them back; the edges serve every accelerator at their bind address whatever they say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Network {
+    pub exposure: Exposure,
+    /// The tenant's network (`vpc-…`) and subnet, as named by the tenant; empty = none given.
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub dedication: Dedication,
+    pub billing: Billing,
+    /// The first label of the load balancer's domain name (unique); empty = none.
+    pub domain_prefix: String,
 }
 
 /// Huawei `frozen_info`; all zero for a normal resource.
@@ -358,29 +407,9 @@ pub enum LineSeparator {
     LfCr,
 }
 
-impl LineSeparator {
-    pub fn code(self) -> i64 {
-        match self {
-            LineSeparator::Unset => 0,
-            LineSeparator::Lf => 1,
-            LineSeparator::Cr => 2,
-            LineSeparator::LfCr => 3,
-        }
-    }
-    pub fn from_code(c: i64) -> Option<Self> {
-        Some(match c {
-            0 => LineSeparator::Unset,
-            1 => LineSeparator::Lf,
-            2 => LineSeparator::Cr,
-            3 => LineSeparator::LfCr,
-            _ => return None,
-        })
-    }
-}
-
 /// The health check of a listener's origins. Flat so each dialect round-trips its own fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(from = "HealthCheckDoc")]
 pub struct HealthCheck {
     pub enabled: bool,
     pub interval_secs: u32,
@@ -395,11 +424,55 @@ pub struct HealthCheck {
     pub custom: bool,
     pub payload_format: PayloadFormat,
     pub line_separator: LineSeparator,
+    /// The payloads as the dialect was given them (what its views show).
     pub send: String,
     pub expect: String,
+    /// What a send/expect probe writes and looks for: `send`/`expect` decoded by the operation
+    /// that stored them (`probe::decode`). The edge uses only these.
+    pub send_bytes: Vec<u8>,
+    pub expect_bytes: Vec<u8>,
+}
+
+impl HealthCheck {
+    /// Decode `send`/`expect` into the bytes the edge uses (the expected answer is matched as
+    /// given: no separator substitution).
+    pub fn decode_payloads(&mut self) -> Result<(), crate::validate::Invalid> {
+        let f = self.payload_format;
+        self.send_bytes = crate::probe::decode("health.send", &self.send, f, self.line_separator)?;
+        self.expect_bytes =
+            crate::probe::decode("health.expect", &self.expect, f, LineSeparator::Unset)?;
+        Ok(())
+    }
 }
 
 impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheckDoc::default().into()
+    }
+}
+
+/// A stored `HealthCheck`. Documents written before the payloads were decoded at write time
+/// carry no bytes; they get them from their text, as the edge decoded it then.
+#[derive(Deserialize)]
+#[serde(default)]
+struct HealthCheckDoc {
+    enabled: bool,
+    interval_secs: u32,
+    timeout_secs: u32,
+    healthy_threshold: u32,
+    unhealthy_threshold: u32,
+    port: Option<u16>,
+    udp_check: UdpCheck,
+    custom: bool,
+    payload_format: PayloadFormat,
+    line_separator: LineSeparator,
+    send: String,
+    expect: String,
+    send_bytes: Option<Vec<u8>>,
+    expect_bytes: Option<Vec<u8>>,
+}
+
+impl Default for HealthCheckDoc {
     fn default() -> Self {
         Self {
             enabled: true,
@@ -414,7 +487,37 @@ impl Default for HealthCheck {
             line_separator: LineSeparator::Unset,
             send: String::new(),
             expect: String::new(),
+            send_bytes: None,
+            expect_bytes: None,
         }
+    }
+}
+
+impl From<HealthCheckDoc> for HealthCheck {
+    fn from(d: HealthCheckDoc) -> Self {
+        let legacy = d.send_bytes.is_none() || d.expect_bytes.is_none();
+        let mut h = HealthCheck {
+            enabled: d.enabled,
+            interval_secs: d.interval_secs,
+            timeout_secs: d.timeout_secs,
+            healthy_threshold: d.healthy_threshold,
+            unhealthy_threshold: d.unhealthy_threshold,
+            port: d.port,
+            udp_check: d.udp_check,
+            custom: d.custom,
+            payload_format: d.payload_format,
+            line_separator: d.line_separator,
+            send: d.send,
+            expect: d.expect,
+            send_bytes: d.send_bytes.unwrap_or_default(),
+            expect_bytes: d.expect_bytes.unwrap_or_default(),
+        };
+        if legacy && h.decode_payloads().is_err() {
+            // What the edge did with undecodable hex then: probe with nothing.
+            h.send_bytes.clear();
+            h.expect_bytes.clear();
+        }
+        h
     }
 }
 
@@ -653,6 +756,8 @@ pub struct Binding {
     /// `resource_id`, `resource_type`); empty for bindings made without one.
     pub resource_id: String,
     pub resource_type: String,
+    /// Bound by the origin's address (BM `vmIp`, `BindType` 1) rather than by its ID.
+    pub by_address: bool,
     pub created_at: Millis,
     /// Last change of weight (0 = never changed: `created_at`).
     pub updated_at: Millis,

@@ -343,6 +343,11 @@ impl State {
             .filter_map(|(_, id)| self.tasks.get(id))
     }
 
+    /// Whether any account's task has this number.
+    pub fn task_number_taken(&self, number: u64) -> bool {
+        self.tasks_by_number.contains_key(&number)
+    }
+
     pub fn task_by_number(&self, account: &str, number: u64) -> Option<&Task> {
         let id = self.tasks_by_number.get(&number)?;
         self.task(account, id)

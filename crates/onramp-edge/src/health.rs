@@ -1,5 +1,6 @@
-//! Active health checks of one backend: TCP connect, TCP send/expect (text or hex), UDP port probe
-//! (send/expect) and ping; domain origins are re-resolved and each address has its own state.
+//! Active health checks of one backend: TCP connect, TCP send/expect, UDP port probe
+//! (send/expect) and ping, with the payload bytes the operations decoded when the check was
+//! written (`HealthCheck::send_bytes`/`expect_bytes`); domain origins are re-resolved and each address has its own state.
 //! Results flip the backend's health through the sans-IO rise/fall machine and are published to
 //! `EdgeStatus`; the RTT of successful checks feeds `lrtt`.
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use onramp_balancer::health::{jittered_interval_ms, HealthMachine};
-use onramp_core::{HealthCheck, LineSeparator, OriginKind, PayloadFormat, Protocol, UdpCheck};
+use onramp_core::{HealthCheck, OriginKind, Protocol, UdpCheck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -30,29 +31,6 @@ pub struct Probe {
     pub fallback_port: u16,
 }
 
-fn payload(text: &str, format: PayloadFormat, sep: LineSeparator) -> Vec<u8> {
-    match format {
-        PayloadFormat::Hex => {
-            onramp_core::validate::hex_payload("payload", text).unwrap_or_default()
-        }
-        PayloadFormat::Text => {
-            let nl = match sep {
-                LineSeparator::Unset => {
-                    return text.replace("\\r", "\r").replace("\\n", "\n").into_bytes()
-                }
-                LineSeparator::Lf => "\n",
-                LineSeparator::Cr => "\r",
-                LineSeparator::LfCr => "\r\n",
-            };
-            text.replace("\\r\\n", "\n")
-                .replace("\\n", "\n")
-                .replace("\r\n", "\n")
-                .replace('\n', nl)
-                .into_bytes()
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -64,17 +42,8 @@ async fn tcp_probe(addr: SocketAddr, p: &Probe) -> bool {
     if !p.check.custom {
         return true;
     }
-    let send = payload(
-        &p.check.send,
-        p.check.payload_format,
-        p.check.line_separator,
-    );
-    let expect = payload(
-        &p.check.expect,
-        p.check.payload_format,
-        LineSeparator::Unset,
-    );
-    if !send.is_empty() && s.write_all(&send).await.is_err() {
+    let (send, expect) = (&p.check.send_bytes, &p.check.expect_bytes);
+    if !send.is_empty() && s.write_all(send).await.is_err() {
         return false;
     }
     if expect.is_empty() {
@@ -87,7 +56,7 @@ async fn tcp_probe(addr: SocketAddr, p: &Probe) -> bool {
             Ok(0) | Err(_) => return false,
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }
-        if contains(&got, &expect) {
+        if contains(&got, expect) {
             return true;
         }
     }
@@ -109,23 +78,14 @@ async fn udp_probe(addr: SocketAddr, p: &Probe) -> bool {
     if s.connect(addr).await.is_err() {
         return false;
     }
-    let send = payload(
-        &p.check.send,
-        p.check.payload_format,
-        p.check.line_separator,
-    );
-    if s.send(&send).await.is_err() {
+    if s.send(&p.check.send_bytes).await.is_err() {
         return false;
     }
-    let expect = payload(
-        &p.check.expect,
-        p.check.payload_format,
-        LineSeparator::Unset,
-    );
+    let expect = &p.check.expect_bytes;
     let mut buf = vec![0u8; 65_536];
     loop {
         match s.recv(&mut buf).await {
-            Ok(n) if contains(&buf[..n], &expect) => return true,
+            Ok(n) if contains(&buf[..n], expect) => return true,
             Ok(_) => continue,
             Err(_) => return false,
         }

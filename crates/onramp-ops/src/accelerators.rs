@@ -193,7 +193,7 @@ fn given(a: &mut Accelerator, spec: &NewAccelerator) {
 /// A new accelerator of the caller with a fresh ID and the defaults every creation shares.
 pub fn base(cx: &Cx, st: &State, ids: &mut Ids, created_by: Dialect) -> Accelerator {
     Accelerator {
-        id: ids.short(st, Short::Proxy),
+        id: ids.short(st, Short::accelerator(created_by)),
         account_id: cx.account.clone(),
         created_by,
         enabled: true,

@@ -66,7 +66,7 @@ pub fn bind(
 }
 
 /// Whether `w` may be bound to `l`, and the role it gets.
-fn check(cx: &Cx, st: &State, l: &Listener, w: &Want) -> Result<FailoverRole, OpError> {
+pub(crate) fn check(cx: &Cx, st: &State, l: &Listener, w: &Want) -> Result<FailoverRole, OpError> {
     let o: &Origin = st
         .origin(&cx.account, &w.origin_id)
         .ok_or_else(|| OpError::NotFound(Res::Origin, w.origin_id.clone()))?;
@@ -156,7 +156,7 @@ fn plan(
 }
 
 /// The listener's implicit endpoint group, made (pushed to `ops`) if it has none yet.
-fn ensure_implicit_group(
+pub(crate) fn ensure_implicit_group(
     cx: &Cx,
     st: &State,
     ids: &mut Ids,

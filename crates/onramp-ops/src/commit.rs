@@ -77,7 +77,8 @@ pub async fn commit<R>(
             let plan = f(&cx, st, &mut ids)?;
             let mut ops = plan.ops;
             if !ops.is_empty() || plan.task_anyway {
-                ops.extend(task_ops(st, call));
+                let number = ids.task_number(st);
+                ops.extend(task_ops(st, call, number));
             }
             Ok((ops, plan.out))
         })
@@ -88,11 +89,13 @@ pub async fn commit<R>(
     })
 }
 
-/// The task record of this call and the deletion of a few expired tasks.
-fn task_ops(st: &State, call: &Call<'_>) -> Vec<Op> {
+/// The task record of this call (with its `number`, the integer task id BM clients poll) and
+/// the deletion of a few expired tasks.
+fn task_ops(st: &State, call: &Call<'_>, number: u64) -> Vec<Op> {
     let mut ops = vec![Op::Put(Record::Task(Task {
         id: call.task_id.to_string(),
         account_id: call.account.to_string(),
+        number,
         action: call.action.to_string(),
         created_at: call.now,
         ..Default::default()

@@ -41,6 +41,15 @@ pub enum OpError {
         port: u16,
         listener: Option<String>,
     },
+    /// The origin's `port` is already bound to `listener`, another listener of the same
+    /// protocol of the accelerator: one port of a host serves one listener per protocol.
+    #[error("{origin} port {port} is already bound to {} listener {listener}", protocol.upper())]
+    OriginPortTaken {
+        origin: String,
+        port: u16,
+        protocol: Protocol,
+        listener: String,
+    },
     /// The listener exists but speaks the other protocol.
     #[error("listener {listener} is a {} listener", protocol.upper())]
     WrongProtocol {

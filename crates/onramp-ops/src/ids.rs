@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use onramp_core::{ids, State};
+use onramp_core::{ids, Dialect, State};
 
 /// The kinds of records that get a short `prefix-xxxxxxxx` ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,23 +15,45 @@ pub enum Short {
     Group,
     Listener,
     Origin,
+    /// A BM load balancer (`lb-`).
+    LoadBalancer,
+    /// A BM listener (`lbl-`).
+    BmListener,
 }
 
 impl Short {
+    /// The ID shape of an accelerator `created_by` makes (a Huawei one replaces it by a UUID).
+    pub fn accelerator(created_by: Dialect) -> Self {
+        match created_by {
+            Dialect::Bm => Short::LoadBalancer,
+            Dialect::Gaap | Dialect::Huawei => Short::Proxy,
+        }
+    }
+
+    /// The ID shape of a listener `created_by` makes.
+    pub fn listener(created_by: Dialect) -> Self {
+        match created_by {
+            Dialect::Bm => Short::BmListener,
+            Dialect::Gaap | Dialect::Huawei => Short::Listener,
+        }
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Short::Proxy => ids::PROXY,
             Short::Group => ids::GROUP,
             Short::Listener => ids::LISTENER,
             Short::Origin => ids::ORIGIN,
+            Short::LoadBalancer => ids::BM_LB,
+            Short::BmListener => ids::BM_LISTENER,
         }
     }
 
     fn taken(self, st: &State, id: &str) -> bool {
         match self {
-            Short::Proxy => st.accelerators.contains_key(id),
+            Short::Proxy | Short::LoadBalancer => st.accelerators.contains_key(id),
             Short::Group => st.groups.contains_key(id),
-            Short::Listener => st.listeners.contains_key(id),
+            Short::Listener | Short::BmListener => st.listeners.contains_key(id),
             Short::Origin => st.origins.contains_key(id),
         }
     }
@@ -62,6 +84,19 @@ impl Ids {
         }
         self.given.insert(id.clone());
         id
+    }
+
+    /// A task number (BM `requestId`) no task of any account has, nor one drawn in this batch.
+    pub fn task_number(&mut self, st: &State) -> u64 {
+        let mut n = ids::task_number();
+        for _ in 0..DRAWS {
+            if !st.task_number_taken(n) && !self.given.contains(&n.to_string()) {
+                break;
+            }
+            n = ids::task_number();
+        }
+        self.given.insert(n.to_string());
+        n
     }
 
     /// A UUID (endpoint groups, bindings): 122 random bits, never drawn twice in practice.

@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 pub mod accelerators;
+pub mod backends;
+pub mod balancers;
 pub mod bindings;
 pub mod checks;
 mod commit;

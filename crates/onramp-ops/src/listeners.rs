@@ -5,13 +5,14 @@
 //! of one protocol share a port within an accelerator's family (the accelerator, its group and
 //! the group's other members); only group listeners fix the origins' port; DOMAIN origins take
 //! neither weighted nor latency scheduling nor failover; TOA is TCP-only; the probe timeout is
-//! below its interval; send/expect text is only for the UDP port probe. Deleting a listener
+//! below its interval; send/expect text is only for the UDP port probe or a custom TCP check, and
+//! is decoded (hex, line separators) when written, bad hex refused. Deleting a listener
 //! deletes its bindings, then its endpoint groups, then itself; without `force` a listener with
 //! bound origins stays.
 
 use onramp_core::{
-    ClientIpMethod, Dialect, EndpointGroup, Kind, Listener, ListenerChange, Op, OriginKind, Owner,
-    PortRange, Protocol, Record, Scheduler, State, UdpCheck,
+    ClientIpMethod, Dialect, EndpointGroup, Kind, LineSeparator, Listener, ListenerChange, Op,
+    OriginKind, Owner, PayloadFormat, PortRange, Protocol, Record, Scheduler, State, UdpCheck,
 };
 
 use crate::ids::{Ids, Short};
@@ -37,8 +38,15 @@ pub struct ListenerPatch {
     pub probe_port: Option<Option<u16>>,
     pub send: Option<String>,
     pub expect: Option<String>,
+    /// How `send`/`expect` are written, and what a line break in a text `send` becomes.
+    pub payload_format: Option<PayloadFormat>,
+    pub line_separator: Option<LineSeparator>,
+    /// A check by send/expect rather than a bare connect (TCP) or a ping (UDP).
+    pub custom_check: Option<bool>,
     /// The request spoke of probe payloads at all (even empty ones).
     pub probe_payload_given: bool,
+    /// The listener's bandwidth cap, Mbps (0 = none).
+    pub bandwidth_mbps: Option<u64>,
 }
 
 /// Apply `p` onto `l` and check the rules that tie its settings together.
@@ -62,6 +70,9 @@ pub fn apply(l: &mut Listener, p: &ListenerPatch) -> Result<(), OpError> {
     if let Some(v) = p.max_connections {
         l.max_connections = v;
     }
+    if let Some(v) = p.bandwidth_mbps {
+        l.bandwidth_mbps = v;
+    }
     if let Some(m) = p.client_ip {
         if l.protocol == Protocol::Udp && m == ClientIpMethod::Toa {
             return Err(OpError::invalid("client_ip", "TOA is TCP-only"));
@@ -77,9 +88,34 @@ pub fn apply(l: &mut Listener, p: &ListenerPatch) -> Result<(), OpError> {
         }
         l.failover = v;
     }
-    if l.protocol == Protocol::Udp {
-        apply_udp_probe(l, p)?;
+    apply_payloads(l, p)?;
+    match l.protocol {
+        Protocol::Udp => apply_udp_probe(l, p),
+        Protocol::Tcp => {
+            if let Some(v) = p.custom_check {
+                l.health.custom = v;
+            }
+            Ok(())
+        }
     }
+}
+
+/// The probe payloads, decoded into the bytes the edge sends and expects.
+fn apply_payloads(l: &mut Listener, p: &ListenerPatch) -> Result<(), OpError> {
+    let h = &mut l.health;
+    if let Some(f) = p.payload_format {
+        h.payload_format = f;
+    }
+    if let Some(s) = p.line_separator {
+        h.line_separator = s;
+    }
+    if let Some(s) = &p.send {
+        h.send.clone_from(s);
+    }
+    if let Some(s) = &p.expect {
+        h.expect.clone_from(s);
+    }
+    h.decode_payloads()?;
     Ok(())
 }
 
@@ -111,19 +147,21 @@ fn apply_health(l: &mut Listener, p: &ListenerPatch) -> Result<(), OpError> {
     Ok(())
 }
 
+/// UDP: a port probe (send/expect; custom when it has payloads) or a ping.
 fn apply_udp_probe(l: &mut Listener, p: &ListenerPatch) -> Result<(), OpError> {
     let h = &mut l.health;
+    if let Some(custom) = p.custom_check {
+        h.udp_check = if custom {
+            UdpCheck::Port
+        } else {
+            UdpCheck::Ping
+        };
+    }
     if let Some(c) = p.udp_check {
         h.udp_check = c;
     }
     if let Some(port) = p.probe_port {
         h.port = port;
-    }
-    if let Some(s) = &p.send {
-        h.send.clone_from(s);
-    }
-    if let Some(s) = &p.expect {
-        h.expect.clone_from(s);
     }
     if p.probe_payload_given && h.udp_check == UdpCheck::Ping {
         return Err(OpError::invalid(
@@ -218,7 +256,7 @@ pub fn create(
             }
         }
         let l = Listener {
-            id: ids.short(st, Short::Listener),
+            id: ids.short(st, Short::listener(created_by)),
             account_id: cx.account.clone(),
             created_by,
             owner: owner_ref.clone(),
@@ -266,17 +304,17 @@ pub fn find<'a>(
         .ok_or_else(|| OpError::NotFound(Res::Listener, id.to_string()))
 }
 
-/// Change the settings of listener `id` of `protocol`.
+/// Change the settings of listener `id` (of `protocol`, when the dialect names one).
 pub fn modify(
     cx: &Cx,
     st: &State,
     id: &str,
     scope: Option<&str>,
-    protocol: Protocol,
+    protocol: Option<Protocol>,
     patch: &ListenerPatch,
 ) -> Result<Vec<Op>, OpError> {
     let mut l = find(cx, st, id, scope)?.clone();
-    if l.protocol != protocol {
+    if protocol.is_some_and(|p| p != l.protocol) {
         return Err(OpError::WrongProtocol {
             listener: l.id,
             protocol: l.protocol,

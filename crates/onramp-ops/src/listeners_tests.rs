@@ -184,6 +184,54 @@ fn settings_that_do_not_go_together_are_refused() {
 }
 
 #[test]
+fn probe_payloads_are_decoded_when_written_and_bad_hex_is_refused() {
+    use onramp_core::{LineSeparator, PayloadFormat};
+    let mut l = spec(Protocol::Tcp, &[(80, 80)]);
+    let p = ListenerPatch {
+        custom_check: Some(true),
+        send: Some("GET / HTTP/1.1\nHost: a\n\n".into()),
+        expect: Some("200 OK".into()),
+        line_separator: Some(LineSeparator::LfCr),
+        ..Default::default()
+    };
+    super::apply(&mut l, &p).unwrap();
+    assert!(l.health.custom);
+    assert_eq!(l.health.send_bytes, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(l.health.expect_bytes, b"200 OK");
+    // Switching to hex re-reads the stored text: not hex, so refused, naming the field.
+    let p = ListenerPatch {
+        payload_format: Some(PayloadFormat::Hex),
+        ..Default::default()
+    };
+    match super::apply(&mut l.clone(), &p) {
+        Err(OpError::Invalid(i)) => assert_eq!(i.field, "health.send"),
+        other => panic!("{other:?}"),
+    }
+    let p = ListenerPatch {
+        payload_format: Some(PayloadFormat::Hex),
+        send: Some("50 49 4e 47".into()),
+        expect: Some("504F4E47".into()),
+        ..Default::default()
+    };
+    super::apply(&mut l, &p).unwrap();
+    assert_eq!(
+        (
+            l.health.send_bytes.as_slice(),
+            l.health.expect_bytes.as_slice()
+        ),
+        (&b"PING"[..], &b"PONG"[..])
+    );
+    // A UDP listener's custom switch picks the port probe, off picks the ping.
+    let mut u = spec(Protocol::Udp, &[(53, 53)]);
+    let p = ListenerPatch {
+        custom_check: Some(false),
+        ..Default::default()
+    };
+    super::apply(&mut u, &p).unwrap();
+    assert_eq!(u.health.udp_check, onramp_core::UdpCheck::Ping);
+}
+
+#[test]
 fn a_change_is_reported_as_one_and_keeps_the_protocol() {
     let mut st = State::default();
     let a = Owner::Accelerator(accelerator(&mut st));
@@ -192,7 +240,7 @@ fn a_change_is_reported_as_one_and_keeps_the_protocol() {
         name: Some("renamed".into()),
         ..Default::default()
     };
-    let e = modify(&cx(), &st, &id, None, Protocol::Udp, &p).unwrap_err();
+    let e = modify(&cx(), &st, &id, None, Some(Protocol::Udp), &p).unwrap_err();
     assert!(
         matches!(
             e,
@@ -203,9 +251,9 @@ fn a_change_is_reported_as_one_and_keeps_the_protocol() {
         ),
         "{e:?}"
     );
-    let e = modify(&cx(), &st, &id, Some("link-other"), Protocol::Tcp, &p).unwrap_err();
+    let e = modify(&cx(), &st, &id, Some("link-other"), Some(Protocol::Tcp), &p).unwrap_err();
     assert!(matches!(e, OpError::NotFound(Res::Listener, _)), "{e:?}");
-    let ops = modify(&cx(), &st, &id, Some(a.id()), Protocol::Tcp, &p).unwrap();
+    let ops = modify(&cx(), &st, &id, Some(a.id()), Some(Protocol::Tcp), &p).unwrap();
     match &ops[..] {
         [Op::Put(Record::Listener(l))] => {
             assert_eq!(

@@ -72,6 +72,17 @@ pub fn tc(e: OpError, action: &str) -> TcError {
                 ),
             )
         }
+        OpError::OriginPortTaken {
+            origin,
+            port,
+            listener,
+            ..
+        } => TcError::new(
+            "InvalidParameterValue.DuplicateRS",
+            format!(
+                "The real server {origin} port {port} is already bound to listener {listener}."
+            ),
+        ),
         OpError::WrongProtocol { listener, protocol } => TcError::new(
             "FailedOperation.InvalidListenerProtocol",
             format!(

@@ -171,7 +171,8 @@ async fn modify(ctx: &Ctx<'_>, p: Params, protocol: Protocol) -> TcResult<Map<St
         patch.name = Some(name);
     }
     commit(ctx, |cx, st, _| {
-        let ops = onramp_ops::listeners::modify(cx, st, &id, scope.as_deref(), protocol, &patch)?;
+        let ops =
+            onramp_ops::listeners::modify(cx, st, &id, scope.as_deref(), Some(protocol), &patch)?;
         Ok(Plan::new(ops, ()))
     })
     .await?;

@@ -57,6 +57,15 @@ pub fn hw(e: OpError) -> HwError {
                 protocol.upper()
             ),
         ),
+        OpError::OriginPortTaken {
+            origin,
+            port,
+            listener,
+            ..
+        } => bad(
+            "GA.9104",
+            format!("Resource endpoint {origin}:{port} is already exists in listener {listener}"),
+        ),
         OpError::WrongProtocol { listener, protocol } => HwError::invalid(
             "listener.protocol",
             format!("listener {listener} is {}", protocol.upper()),

@@ -7,7 +7,7 @@ use http::Method;
 use onramp_auth::{tc3, v1};
 use serde_json::{Map, Value};
 
-use super::{Call, TcError, TcResult, GAAP_VERSION};
+use super::{Call, Service, TcError, TcResult, GAAP_VERSION};
 use crate::caller::{verify_any, Caller};
 use crate::Api;
 
@@ -42,31 +42,43 @@ pub(super) fn authenticate(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<C
     } else {
         decode_v1(api, parts, body)?
     };
-    if call.service.as_deref().is_some_and(|s| s != "gaap") {
-        return Err(TcError::new(
-            "AuthFailure.InvalidAuthorization",
-            format!(
-                "The credential scope names the service `{}`; this endpoint serves gaap.",
-                call.service.unwrap_or_default()
-            ),
-        ));
-    }
-    if call.version != GAAP_VERSION {
+    let version = match call.service() {
+        Service::Gaap => GAAP_VERSION,
+        Service::Bmlb => crate::bm::VERSION,
+    };
+    if call.version != version {
         return Err(TcError::new(
             "NoSuchVersion",
             format!(
-                "The API version `{}` does not exist; gaap uses {GAAP_VERSION}.",
-                call.version
+                "The API version `{}` does not exist; {} uses {version}.",
+                call.version,
+                call.service().name()
             ),
         ));
     }
-    if !crate::gaap::is_action(&call.action) {
+    let known = match call.service() {
+        Service::Gaap => crate::gaap::is_action(&call.action),
+        Service::Bmlb => crate::bm::v3::is_action(&call.action),
+    };
+    if !known {
         return Err(TcError::new(
             "InvalidAction",
             format!("The action `{}` does not exist.", call.action),
         ));
     }
     Ok(call)
+}
+
+/// The service a TC3 credential scope names: `gaap` or `bmlb`, nothing else.
+fn scoped_service(name: &str) -> TcResult<Service> {
+    match name {
+        "gaap" => Ok(Service::Gaap),
+        "bmlb" => Ok(Service::Bmlb),
+        other => Err(TcError::new(
+            "AuthFailure.InvalidAuthorization",
+            format!("The credential scope names the service `{other}`; this endpoint serves gaap and bmlb."),
+        )),
+    }
 }
 
 fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -138,6 +150,7 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         .map_err(|_| TcError::invalid("X-TC-Timestamp", "must be unix seconds"))?;
     let (caller, secrets) = key_caller(api, &auth.secret_id)?;
     check_timestamp(api, ts)?;
+    let service = scoped_service(&auth.service)?;
     tc3::check_scope(&auth, ts, &auth.service).map_err(|e| {
         TcError::new(
             "AuthFailure.InvalidAuthorization",
@@ -183,7 +196,7 @@ fn decode_tc3(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         version,
         params,
         caller,
-        service: Some(auth.service),
+        service: Some(service),
         // The SDK signs only `content-type;host`: the action header is not covered, so the same
         // body signed in the same second for another action is another request.
         signature: Some((once_key, ts)),
@@ -259,12 +272,14 @@ fn decode_v1(api: &Api, parts: &Parts, body: &Bytes) -> TcResult<Call> {
         .cloned()
         .collect();
     let params = unflatten(&own)?;
+    // A v1 signature names no service: the version does.
+    let service = (version == crate::bm::VERSION).then_some(Service::Bmlb);
     Ok(Call {
         action,
         version,
         params,
         caller,
-        service: None,
+        service,
         signature: None,
     })
 }

@@ -1,4 +1,6 @@
-//! Tencent Cloud API 3.0 transport: decode, authenticate, rate-limit, dispatch, encode.
+//! Tencent Cloud API 3.0 transport: decode, authenticate, rate-limit, dispatch, encode, for the
+//! services GAAP (2018-05-29) and BM load balancer `bmlb` (2018-06-25): a TC3 credential scope,
+//! or a v1 request's `Version`, picks the service.
 //!
 //! Accepted shapes: TC3-HMAC-SHA256 over POST JSON or GET query (or POST form), and the older
 //! HmacSHA1/HmacSHA256 signature over GET query or POST form. Every answer is HTTP 200 with
@@ -36,10 +38,42 @@ pub struct Call {
     pub version: String,
     pub params: Value,
     pub caller: Caller,
-    /// The service named in a TC3 credential scope.
-    pub service: Option<String>,
+    /// The service a TC3 credential scope (or a v1 request's version) names.
+    pub service: Option<Service>,
     /// A TC3 signature and its timestamp (v1 requests carry a nonce instead).
     pub signature: Option<(String, i64)>,
+}
+
+/// The API 3.0 services this endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Gaap,
+    /// The BM load balancer, 2018-06-25 (`crate::bm::v3`).
+    Bmlb,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Gaap => "gaap",
+            Service::Bmlb => "bmlb",
+        }
+    }
+
+    /// The dialect's name in policies and the audit log.
+    fn dialect(self) -> &'static str {
+        match self {
+            Service::Gaap => "gaap",
+            Service::Bmlb => "bm",
+        }
+    }
+}
+
+impl Call {
+    /// The service this call is for (GAAP unless it names `bmlb`).
+    pub fn service(&self) -> Service {
+        self.service.unwrap_or(Service::Gaap)
+    }
 }
 
 /// What a handler sees.
@@ -65,7 +99,8 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Err(e) => return refuse(e, &request_id),
     };
     let write = is_write(&call.action);
-    let operation = format!("gaap:{}", call.action);
+    let dialect = call.service().dialect();
+    let operation = format!("{dialect}:{}", call.action);
     let named = match call
         .caller
         .authorize(&api, &operation, json_strings(&call.params))
@@ -87,7 +122,12 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
             return refuse(e, &request_id);
         }
     };
-    if !api.allow(&call.caller.account.id, &call.action) {
+    // GAAP's buckets are named by the bare action (as before BM 3.0 shared the transport).
+    let bucket = match call.service() {
+        Service::Gaap => call.action.clone(),
+        Service::Bmlb => operation.clone(),
+    };
+    if !api.allow(&call.caller.account.id, &bucket) {
         return refuse(
             TcError::new(
                 "RequestLimitExceeded",
@@ -142,7 +182,7 @@ fn audit_write(
 ) {
     crate::audit::Write {
         caller: &call.caller,
-        dialect: "gaap",
+        dialect: call.service().dialect(),
         operation: &call.action,
         request_id,
         source,
@@ -207,7 +247,11 @@ async fn run(api: &Api, call: &Call, request_id: &str) -> TcResult<Map<String, V
         action: call.action.clone(),
         now: now_millis(),
     };
-    let span = tracing::debug_span!("api", dialect = "gaap", action = %call.action, request_id);
+    let dialect = call.service().dialect();
+    let span = tracing::debug_span!("api", dialect, action = %call.action, request_id);
     let _e = span.enter();
-    crate::gaap::dispatch(&ctx, &call.action, call.params.clone()).await
+    match call.service() {
+        Service::Gaap => crate::gaap::dispatch(&ctx, &call.action, call.params.clone()).await,
+        Service::Bmlb => crate::bm::v3::dispatch(&ctx, &call.action, call.params.clone()).await,
+    }
 }
