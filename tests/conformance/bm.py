@@ -171,3 +171,19 @@ def wait_alive(read, want: dict[str, str], timeout: float = 30.0) -> None:
             return
         time.sleep(0.5)
     pytest.fail(f"backend status never became {want} within {timeout}s; last seen {last}")
+
+
+# v2 shapes (the documented fields; more may be present)
+LB_V2 = {
+    "loadBalancerId": str, "loadBalancerName": str, "loadBalancerType": str, "domain": str,
+    "loadBalancerVips": [str], "status": int, "createTime": str, "statusTime": str, "unVpcId": str,
+    "unSubnetId": str, "vpcId": int, "subnetId": int, "projectId": int, "latestPayMode": str, "payMode": str,
+    "bandwidth": int, "tgwSetType": str, "ipProtocolType": str,
+}
+LISTENER_V2 = {
+    "listenerId": str, "listenerName": str, "protocol": str, "loadBalancerPort": int, "bandwidth": int,
+    "listenerType": str, "sessionExpire": int, "healthSwitch": int, "timeOut": int, "intervalTime": int,
+    "healthNum": int, "unhealthNum": int, "customHealthSwitch": int, "inputType": str, "lineSeparatorType": int,
+    "healthRequest": str, "healthResponse": str, "toaFlag": int, "status": int, "addTimestamp": str,
+}
+BACKEND_V2 = {"bindType": int, "rsPort": int, "weight": int, "status": str, "lanIp": str}

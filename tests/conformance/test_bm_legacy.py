@@ -1,16 +1,17 @@
 """Tencent BM load balancer legacy v2 (`/v2/index.php`) through `qcloudapi-sdk-python` 2.0.15 on a server of
-its own with TLS (the SDK speaks HTTPS only): a GAAP proxy is the load balancer, its listeners are listed by
-DescribeBmListeners. The module name 'bmlblocal' is unlisted in the SDK, so its 'endpoint' config is used;
-the trustme CA is trusted through SSL_CERT_FILE."""
+its own with TLS (the SDK speaks HTTPS only), the transport: GET and POST, HmacSHA1 and HmacSHA256, replay and
+expiry, bad keys; a GAAP proxy is a load balancer, its listeners are listed by DescribeBmListeners. The module
+name 'bmlblocal' is unlisted in the SDK, so its 'endpoint' config is used; the trustme CA is trusted through
+SSL_CERT_FILE. The actions themselves: test_bm_v2_*.py."""
 import json
 import re
 import time
 
 import pytest
 import requests
-import trustme
 
 import helpers as h
+from bm import bm_server, tls  # noqa: F401  (fixtures)
 
 ADD_TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 BM_LISTENER = {
@@ -22,20 +23,8 @@ BM_LISTENER = {
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1", "localhost", key_type=trustme.KeyType.RSA)
-    d = tmp_path_factory.mktemp("tls")
-    cert, key, ca_file = d / "cert.pem", d / "key.pem", d / "ca.pem"
-    cert.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
-    leaf.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(ca_file))
-    return cert, key, ca_file
-
-
-@pytest.fixture(scope="module")
-def tls_server(server_factory, tls):
-    return server_factory("bm-tls", rate_limit=0, tls=(tls[0], tls[1]))
+def tls_server(bm_server):
+    return bm_server
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ must be in the envelope of the dialect the path selects:
 
 - API 3.0 (`/`): HTTP 200 and `{"Response": {"RequestId", "Error"?: {"Code", "Message"}}}`;
 - Huawei GA v1 (`/v1/...` and any other path): `X-Request-Id`, and on 4xx `error_code`/`error_msg`/`request_id`;
-- BM legacy v2 (`/v2/index.php`): `{"code", "message", "codeDesc"}`.
+- BM legacy v2 (`/v2/index.php`): `{"code", "message", "codeDesc"}` (BM API 3.0 is on `/` with the
+  API 3.0 envelope).
 """
 import hashlib
 import hmac
@@ -20,7 +21,7 @@ import pytest
 import helpers as h
 
 SEED = 20261201
-PER_DIALECT = 2500  # GAAP gets two transports (TC3 POST JSON, v1 GET), so 5,000 requests
+PER_DIALECT = 2500  # GAAP gets two transports (TC3 POST JSON, v1 GET), BM two (v2, API 3.0 TC3)
 BUDGET_SECONDS = 25  # per dialect; a debug build needs about 5
 
 ACTIONS = ["CreateProxy", "DescribeProxies", "DescribeProxyDetail", "ModifyProxiesAttribute", "DestroyProxies",
@@ -28,10 +29,28 @@ ACTIONS = ["CreateProxy", "DescribeProxies", "DescribeProxyDetail", "ModifyProxi
            "DescribeTCPListeners", "DescribeUDPListeners", "ModifyTCPListenerAttribute", "DeleteListeners",
            "AddRealServers", "DescribeRealServers", "BindListenerRealServers", "DescribeListenerRealServers",
            "DescribeTaskStatus", "DescribeAccessRegions", "DescribeListenerStatistics", "NoSuchAction"]
+BM_ACTIONS = ["CreateBmLoadBalancer", "DescribeBmLoadBalancers", "ModifyBmLoadBalancerAttributes",
+              "DeleteBmLoadBalancers", "InquiryBmLBPrice", "CreateBmListeners", "DescribeBmListeners",
+              "DescribeBmListenerInfo", "ModifyBmListener", "DeleteBmListeners", "BindBmL4ListenerRs",
+              "BindBmL4ListenerVmIp", "UnbindBmL4ListenerRs", "UnbindBmL4ListenerVmIp",
+              "DescribeBmL4ListenerBackends", "ModifyBmL4ListenerBackendWeight", "ModifyBmL4ListenerBackendPort",
+              "ModifyBmL4ListenerBackendProbePort", "DescribeBmLoadBalancersTaskResult", "DescribeBmBindInfo",
+              "DescribeBmVportInfo", "CreateBmForwardListeners", ""]
+BM3_ACTIONS = ["CreateLoadBalancers", "DescribeLoadBalancers", "ModifyLoadBalancer", "DeleteLoadBalancer",
+               "CreateL4Listeners", "DescribeL4Listeners", "DescribeL4ListenerInfo", "ModifyL4Listener",
+               "DeleteListeners", "BindL4Backends", "UnbindL4Backends", "DescribeL4Backends", "ModifyL4BackendWeight",
+               "ModifyL4BackendPort", "ModifyL4BackendProbePort", "DescribeLoadBalancerTaskResult",
+               "DescribeDevicesBindInfo", "DescribeLoadBalancerPortInfo", "CreateL7Listeners", "NoSuchAction"]
+BM_NAMES = ["loadBalancerIds", "listeners", "backends", "vmList", "port", "instanceId", "vmIp", "weight", "probePort",
+            "newPort", "listenerId", "requestId", "unVpcId", "loadBalancerType", "goodsNum", "protocol",
+            "loadBalancerPort", "healthSwitch", "timeOut", "intervalTime", "inputType", "healthRequest",
+            "lineSeparatorType", "customHealthSwitch", "sessionExpire", "bandwidth", "toaFlag", "instanceIds",
+            "LoadBalancerId", "ListenerSet", "BackendSet", "BindType", "InstanceId", "LoadBalancerPort", "VpcId",
+            "LoadBalancerType", "HealthRequest", "InputType", "BalanceMode", "Weight", "Port", "NewPort"]
 NAMES = ["ProxyId", "ProxyIds", "InstanceIds", "ProxyName", "ProjectId", "AccessRegion", "RealServerRegion",
          "Bandwidth", "Concurrent", "GroupId", "ListenerId", "ListenerIds", "ListenerName", "Ports", "Port",
          "Scheduler", "HealthCheck", "RealServerBindSet", "RealServerId", "RealServerIP", "RealServers", "Limit",
-         "Offset", "Filters", "TagSet", "TaskId", "StartTime", "EndTime", "listenerIds", "loadBalancerId"]
+         "Offset", "Filters", "TagSet", "TaskId", "StartTime", "EndTime", "listenerIds", "loadBalancerId"] + BM_NAMES
 PATHS = ["/", "/v2/index.php", "/v1/listeners", "/v1/listeners/listener-00000000", "/v1/accelerators", "/v1/",
          "/v1", "/v2/", "/index.php", "/v3/x", "/v1/listeners/%2e%2e", "/v1/listeners/a%00b", "//", "/?"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "FUZZ"]
@@ -52,7 +71,8 @@ def rand_value(rng: random.Random, depth: int = 0):
         return "".join(rng.choice(PRINTABLE + "\x00\x01\n\t\u2028") for _ in range(rng.randrange(0, 24)))
     if kind == 5:
         return rng.choice(["link-00000000", "lg-00000000", "listener-00000000", "rs-00000000", "local", "TCP",
-                           "127.0.0.1", "x" * 300])
+                           "127.0.0.1", "x" * 300, "lb-00000000", "lbl-00000000", "tcp", "udp", "hexadecimal",
+                           "open", "0a"])
     if kind in (6, 7):
         return [rand_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
     return {rng.choice(NAMES): rand_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))}
@@ -86,13 +106,14 @@ def mutate_bytes(rng: random.Random, b: bytes) -> bytes:
 
 # -- correctly signed requests --------------------------------------------------------------------------------
 
-def tc3_request(host: str, action: str, params: dict) -> dict:
+def tc3_request(host: str, action: str, params: dict, service: str = "gaap", version: str = h.GAAP_VERSION) -> dict:
     body = json.dumps(params).encode()
     ts = int(time.time())
     auth = h.tc3_authorization(h.ROOT_SECRET_ID, h.ROOT_SECRET_KEY, method="POST", host=host,
-                               content_type="application/json", query="", body=body, timestamp=ts)
+                               content_type="application/json", query="", body=body, timestamp=ts,
+                               service=service)
     headers = {"Content-Type": "application/json", "Host": host, "X-TC-Action": action,
-               "X-TC-Version": h.GAAP_VERSION, "X-TC-Timestamp": str(ts), "Authorization": auth}
+               "X-TC-Version": version, "X-TC-Timestamp": str(ts), "Authorization": auth}
     return {"method": "POST", "path": "/", "query": "", "headers": headers, "body": body}
 
 
@@ -184,9 +205,10 @@ def build(rng: random.Random, dialect: str, host: str, nonce: int) -> dict:
         req = tc3_request(host, rng.choice(ACTIONS), rand_params(rng))
     elif dialect == "v1":
         req = v1_request(host, rng.choice(ACTIONS), rand_params(rng), nonce)
+    elif dialect == "bm3":
+        req = tc3_request(host, rng.choice(BM3_ACTIONS), rand_params(rng), "bmlb", "2018-06-25")
     elif dialect == "bm":
-        action = rng.choice(["DescribeBmListeners"] * 3 + ["DescribeBmLoadBalancers", ""])
-        req = bm_request(host, action, rand_params(rng), nonce)
+        req = bm_request(host, rng.choice(BM_ACTIONS), rand_params(rng), nonce)
     else:
         method = rng.choice(["GET", "GET", "POST", "PUT", "DELETE"])
         path = rng.choice(["/v1/listeners", "/v1/listeners/listener-00000000", "/v1/accelerators",
@@ -248,7 +270,7 @@ def fuzz_server(server_factory):
     return server_factory("fuzz", rate_limit=0)
 
 
-@pytest.mark.parametrize("dialect", ["tc3", "v1", "huawei", "bm"])
+@pytest.mark.parametrize("dialect", ["tc3", "v1", "huawei", "bm", "bm3"])
 def test_mutated_requests_get_an_answer_in_the_dialects_envelope(fuzz_server, dialect):
     rng = random.Random(f"{SEED}-{dialect}")
     host = fuzz_server.host

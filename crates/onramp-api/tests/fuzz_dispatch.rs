@@ -12,7 +12,7 @@ use axum::Router;
 use http::{Request, StatusCode};
 use onramp_auth::v1::V1Method;
 use onramp_auth::{huawei, tc3, v1};
-use onramp_core::{Account, ApiKey, Op, Record};
+use onramp_core::{Accelerator, Account, ApiKey, Dialect, Listener, Op, Owner, PortRange, Record};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value};
@@ -35,6 +35,24 @@ const ACTIONS: &str = "\
     DescribeProxyStatistics DescribeRealServerStatistics DescribeTaskStatus \
     DescribeAccessRegions DescribeDestRegions DescribeResourcesByTag NoSuchAction";
 
+/// The BM legacy v2 actions (layer 4, and some of the layer-7 ones it refuses).
+const BM_V2_ACTIONS: &str = "\
+    CreateBmLoadBalancer DescribeBmLoadBalancers ModifyBmLoadBalancerAttributes \
+    DeleteBmLoadBalancers InquiryBmLBPrice CreateBmListeners DescribeBmListeners \
+    DescribeBmListenerInfo ModifyBmListener DeleteBmListeners BindBmL4ListenerRs \
+    BindBmL4ListenerVmIp UnbindBmL4ListenerRs UnbindBmL4ListenerVmIp \
+    DescribeBmL4ListenerBackends ModifyBmL4ListenerBackendWeight ModifyBmL4ListenerBackendPort \
+    ModifyBmL4ListenerBackendProbePort DescribeBmLoadBalancersTaskResult DescribeBmBindInfo \
+    DescribeBmVportInfo CreateBmForwardListeners AddTrafficMirror NoSuchAction";
+
+/// The BM API 3.0 (bmlb 2018-06-25) actions.
+const BM_V3_ACTIONS: &str = "\
+    CreateLoadBalancers DescribeLoadBalancers ModifyLoadBalancer DeleteLoadBalancer \
+    CreateL4Listeners DescribeL4Listeners DescribeL4ListenerInfo ModifyL4Listener DeleteListeners \
+    BindL4Backends UnbindL4Backends DescribeL4Backends ModifyL4BackendWeight ModifyL4BackendPort \
+    ModifyL4BackendProbePort DescribeLoadBalancerTaskResult DescribeDevicesBindInfo \
+    DescribeLoadBalancerPortInfo CreateL7Listeners UploadCert NoSuchAction";
+
 /// Parameter names the actions read, so arbitrary values meet real decoders.
 const NAMES: &str = "\
     ProxyId ProxyIds InstanceIds ProxyName ProjectId AccessRegion RealServerRegion Bandwidth \
@@ -43,7 +61,15 @@ const NAMES: &str = "\
     RealServerId RealServerIds RealServerIP RealServerName RealServers Weight Limit Offset \
     Filters Name Values TagSet TagKey TagValue Force TaskId StartTime EndTime MetricNames \
     Granularity SessionPersist Protocol loadBalancerId listenerIds offset limit name id \
-    port_ranges from_port to_port";
+    port_ranges from_port to_port loadBalancerIds listeners backends vmList port instanceId vmIp \
+    weight probePort newPort listenerId requestId unVpcId unSubnetId loadBalancerType goodsNum \
+    protocol loadBalancerPort healthSwitch timeOut intervalTime healthNum unhealthNum inputType \
+    healthRequest healthResponse lineSeparatorType customHealthSwitch sessionExpire bandwidth \
+    toaFlag searchKey instanceIds domainPrefix loadBalancerName orderBy orderType specifiedVips \
+    LoadBalancerId LoadBalancerIds ListenerSet BackendSet BindType InstanceId LoadBalancerPort \
+    VpcId LoadBalancerType GoodsNum HealthSwitch TimeOut IntervalTime InputType HealthRequest \
+    HealthResponse LineSeparatorType CustomHealthSwitch SessionExpire ToaFlag BalanceMode \
+    ProbePort NewPort DomainPrefix LoadBalancerName SearchKey";
 
 fn words(s: &'static str) -> Vec<&'static str> {
     s.split_whitespace().collect()
@@ -73,7 +99,15 @@ fn value() -> impl Strategy<Value = Value> {
             "local",
             "TCP",
             "rr",
-            "127.0.0.1"
+            "127.0.0.1",
+            "lb-00000000",
+            "lbl-00000000",
+            "tcp",
+            "udp",
+            "hexadecimal",
+            "0a0d",
+            "open",
+            "wlc"
         ])
         .prop_map(|s| Value::String(s.into())),
     ];
@@ -149,7 +183,30 @@ impl Env {
                 enabled: true,
                 ..Default::default()
             };
-            let ops = vec![Op::Put(Record::Account(account)), Op::Put(Record::Key(key))];
+            // A load balancer with a listener, so BM actions meet records as well as refusals.
+            let lb = Accelerator {
+                id: "lb-00000000".into(),
+                account_id: account.id.clone(),
+                created_by: Dialect::Bm,
+                access_region: "local".into(),
+                origin_region: "local".into(),
+                enabled: true,
+                ..Default::default()
+            };
+            let listener = Listener {
+                id: "lbl-00000000".into(),
+                account_id: account.id.clone(),
+                created_by: Dialect::Bm,
+                owner: Owner::Accelerator(lb.id.clone()),
+                ports: vec![PortRange::single(80)],
+                ..Default::default()
+            };
+            let ops = vec![
+                Op::Put(Record::Account(account)),
+                Op::Put(Record::Key(key)),
+                Op::Put(Record::Accelerator(lb)),
+                Op::Put(Record::Listener(listener)),
+            ];
             control.write(|_| Ok::<_, ()>((ops, ()))).await.unwrap();
             let cfg = onramp_api::ApiConfig {
                 rate_limit: 0,
@@ -251,30 +308,59 @@ fn gaap_tc3_json_bodies() {
             } else {
                 Value::Object(params).to_string()
             };
-            let ts = now();
-            let headers = vec![
-                ("content-type".to_string(), "application/json".to_string()),
-                ("host".to_string(), HOST.to_string()),
-            ];
-            let r = tc3::Tc3Request {
-                method: "POST",
-                canonical_uri: "/",
-                canonical_query: "",
-                headers: &headers,
-                payload_hash: tc3::payload_hash(body.as_bytes()),
-                timestamp: ts,
-                service: "gaap",
-            };
-            let req = Request::post("/")
-                .header("content-type", "application/json")
-                .header("host", HOST)
-                .header("x-tc-action", action)
-                .header("x-tc-version", "2018-05-29")
-                .header("x-tc-timestamp", ts.to_string())
-                .header("authorization", tc3::authorization_header(ID, KEY, &r))
-                .body(Body::from(body))
-                .unwrap();
+            let req = tc3_post("gaap", "2018-05-29", action, body);
             let (status, _, v) = env.send(req);
+            check_api3(status, &v)
+        })
+        .unwrap();
+}
+
+/// A TC3-signed `POST /` of `service` (`gaap` or `bmlb`) at `version`.
+fn tc3_post(service: &str, version: &str, action: &str, body: String) -> Request<Body> {
+    let ts = now();
+    let headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("host".to_string(), HOST.to_string()),
+    ];
+    let r = tc3::Tc3Request {
+        method: "POST",
+        canonical_uri: "/",
+        canonical_query: "",
+        headers: &headers,
+        payload_hash: tc3::payload_hash(body.as_bytes()),
+        timestamp: ts,
+        service,
+    };
+    Request::post("/")
+        .header("content-type", "application/json")
+        .header("host", HOST)
+        .header("x-tc-action", action)
+        .header("x-tc-version", version)
+        .header("x-tc-timestamp", ts.to_string())
+        .header("authorization", tc3::authorization_header(ID, KEY, &r))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[test]
+fn bm_v3_tc3_json_bodies() {
+    let env = Env::new();
+    let mut names = words(BM_V3_ACTIONS);
+    names.push("");
+    let strategy = (
+        prop::sample::select(names),
+        params(),
+        any::<bool>(),
+        value(),
+    );
+    runner(384)
+        .run(&strategy, |(action, params, whole, other)| {
+            let body = if whole {
+                other.to_string()
+            } else {
+                Value::Object(params).to_string()
+            };
+            let (status, _, v) = env.send(tc3_post("bmlb", "2018-06-25", action, body));
             check_api3(status, &v)
         })
         .unwrap();
@@ -318,7 +404,10 @@ fn gaap_v1_flattened_params() {
 #[test]
 fn bm_v2_params() {
     let env = Env::new();
-    let action = prop_oneof![Just("DescribeBmListeners".to_string()), "[A-Za-z]{0,12}"];
+    let action = prop_oneof![
+        4 => prop::sample::select(words(BM_V2_ACTIONS)).prop_map(str::to_string),
+        1 => "[A-Za-z]{0,12}",
+    ];
     runner(256)
         .run(&(action, pairs()), |(action, mut pairs)| {
             pairs.retain(|(k, _)| !k.is_empty());

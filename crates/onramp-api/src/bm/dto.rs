@@ -7,7 +7,7 @@ use onramp_core::{
     Scheduler,
 };
 use onramp_ops::backends::Target;
-use onramp_ops::balancers::{NewBalancers, MAX_LISTENERS, MAX_PER_ORDER};
+use onramp_ops::balancers::{NewBalancers, MAX_LISTENERS};
 use onramp_ops::bindings::MAX_BOUND;
 use onramp_ops::listeners::ListenerPatch;
 
@@ -141,7 +141,8 @@ pub fn order(i: &In, bind_address: &str) -> Result<NewBalancers, Refusal> {
     let exposure = i
         .word("loadBalancerType", codes::EXPOSURE)?
         .ok_or_else(|| TcError::missing(&i.k("loadBalancerType")))?;
-    let count = i.int("goodsNum", 1, MAX_PER_ORDER as i64)?.unwrap_or(1) as usize;
+    // More than `MAX_PER_ORDER` is the operation's refusal (its own code, 12010).
+    let count = i.int("goodsNum", 1, 10_000)?.unwrap_or(1) as usize;
     forwarding(i)?;
     if i.p.has(&i.k("bzConf")) {
         return Err(TcError::value(
