@@ -153,7 +153,9 @@ pub fn summary(api: &Api, account: Option<&str>) -> Summary {
     let mine = |a: &str| account.is_none_or(|x| x == a);
     let mut accelerators = zeros(&Phase::ALL, Phase::name);
     for a in st.accelerators.values().filter(|a| mine(&a.account_id)) {
-        *accelerators.entry(api.accelerator_phase(a).name()).or_default() += 1;
+        *accelerators
+            .entry(api.accelerator_phase(a).name())
+            .or_default() += 1;
     }
     let mut listeners = zeros(&Phase::ALL, Phase::name);
     let mut origins = zeros(&BindingState::ALL, BindingState::name);

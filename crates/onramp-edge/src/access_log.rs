@@ -249,7 +249,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("onramp-al-{}", std::process::id()));
         let dropped = Arc::new(AtomicU64::new(0));
         let log = AccessLog::start(&Sink::File(dir.clone()), false, dropped.clone()).unwrap();
-        assert!(log.covers(true) && !log.covers(false), "only log-tank listeners");
+        assert!(
+            log.covers(true) && !log.covers(false),
+            "only log-tank listeners"
+        );
         let e = Entry {
             listener: "l".into(),
             protocol: "UDP",

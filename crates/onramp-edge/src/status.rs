@@ -121,8 +121,16 @@ impl EdgeStatus {
             applied_revision: self.applied_revision(),
             last_seen_ms,
             live: crate::stats::unix_now_ms() - last_seen_ms < LOST_AFTER_MS,
-            listeners_open: self.counters.read().unwrap_or_else(|p| p.into_inner()).len(),
-            listeners_failed: self.failures.read().unwrap_or_else(|p| p.into_inner()).len(),
+            listeners_open: self
+                .counters
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .len(),
+            listeners_failed: self
+                .failures
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .len(),
         }
     }
 

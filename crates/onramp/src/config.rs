@@ -196,8 +196,8 @@ impl ServeConfig {
             .unwrap_or_else(|| PathBuf::from("./onramp-data"));
         let named_log = a.access_log.or(f.access_log).filter(|s| !s.is_empty());
         let access_log_all = named_log.is_some();
-        let access_log = named_log
-            .unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
+        let access_log =
+            named_log.unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
         let api_listen = addr(
             "api-listen",
             &a.api_listen

@@ -249,11 +249,7 @@ fn render_audit(control: &Control) -> String {
 
 /// `/healthz`, `/readyz` and `/metrics` (the edge's counters, the status gauges and the HTTP
 /// endpoints').
-fn admin_router(
-    status: Arc<EdgeStatus>,
-    api: Arc<Api>,
-    endpoints: Vec<Arc<ConnLimits>>,
-) -> Router {
+fn admin_router(status: Arc<EdgeStatus>, api: Arc<Api>, endpoints: Vec<Arc<ConnLimits>>) -> Router {
     let metrics = move || {
         let status = status.clone();
         let endpoints = endpoints.clone();

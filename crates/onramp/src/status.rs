@@ -48,7 +48,11 @@ pub fn render_metrics(api: &Api, out: &mut String) {
     let family = |out: &mut String, name: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
-    family(out, "onramp_store_revision", "Store revision this node has loaded.");
+    family(
+        out,
+        "onramp_store_revision",
+        "Store revision this node has loaded.",
+    );
     let _ = writeln!(out, "onramp_store_revision {}", s.revision);
     family(
         out,
@@ -58,7 +62,11 @@ pub fn render_metrics(api: &Api, out: &mut String) {
     for (state, n) in &s.listeners {
         let _ = writeln!(out, "onramp_listeners{{state=\"{state}\"}} {n}");
     }
-    family(out, "onramp_accelerators", "Accelerators per lifecycle state.");
+    family(
+        out,
+        "onramp_accelerators",
+        "Accelerators per lifecycle state.",
+    );
     for (state, n) in &s.accelerators {
         let _ = writeln!(out, "onramp_accelerators{{state=\"{state}\"}} {n}");
     }
@@ -123,19 +131,15 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
 /// GET `path` from the admin endpoint at `addr`.
 async fn fetch(addr: &str, path: &str) -> anyhow::Result<String> {
     let what = || format!("cannot read the status of the node at {addr} (is it running?)");
-    let tcp = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("connecting timed out"))
-    .and_then(|r| r.map_err(anyhow::Error::from))
-    .with_context(what)?;
-    let (mut send, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(
-        hyper_util::rt::TokioIo::new(tcp),
-    )
-    .await
-    .with_context(what)?;
+    let tcp = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting timed out"))
+        .and_then(|r| r.map_err(anyhow::Error::from))
+        .with_context(what)?;
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .with_context(what)?;
     tokio::spawn(conn);
     let req = http::Request::get(path)
         .header(http::header::HOST, addr)
@@ -208,7 +212,11 @@ fn table(s: &Value, now_ms: i64) -> String {
             e["listeners_failed"].as_u64().unwrap_or(0)
         );
     }
-    let _ = writeln!(out, "\n{:<20} {:>6} {:>11}", "REGION", "EDGES", "LIVE EDGES");
+    let _ = writeln!(
+        out,
+        "\n{:<20} {:>6} {:>11}",
+        "REGION", "EDGES", "LIVE EDGES"
+    );
     for r in s["regions"].as_array().into_iter().flatten() {
         let _ = writeln!(
             out,
@@ -260,8 +268,14 @@ mod tests {
         v["role"] = json!("serve");
         v["version"] = json!("0.1.0");
         let t = table(&v, 3_500);
-        assert!(t.contains("store revision 9, applied by every edge 8"), "{t}");
-        assert!(t.contains("e1") && t.contains("live") && t.contains("2.5s"), "{t}");
+        assert!(
+            t.contains("store revision 9, applied by every edge 8"),
+            "{t}"
+        );
+        assert!(
+            t.contains("e1") && t.contains("live") && t.contains("2.5s"),
+            "{t}"
+        );
         assert!(t.contains("listeners      creating 1, running 2"), "{t}");
         assert!(t.contains("bound origins  healthy 3\n"), "{t}");
         assert!(t.contains("accelerators   running 1\n"), "{t}");

@@ -91,8 +91,7 @@ fn read_pair(cert: &Path, key: &Path) -> anyhow::Result<CertifiedKey> {
 /// Reload `files` on every SIGHUP until the process ends; each outcome is logged. Without TLS a
 /// SIGHUP is logged and ignored (it does not end the process).
 pub async fn reload_on_sighup(files: Option<Arc<TlsFiles>>) {
-    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
         tracing::warn!("cannot watch SIGHUP; the TLS certificate will not be reloaded");
         return;
     };
