@@ -9,12 +9,19 @@
 //! has applied). A resource whose revision is above `applied` is still being created/changed.
 //! Until an edge attaches (`attach_edge`), commits count as applied at once.
 //!
+//! Every committed batch, this node's or another node's, is also kept for a while in a bounded
+//! window (`changes_since`, see `changes`), so the rest of the process follows changes by
+//! revision at a cost that follows the change, not the store.
+//!
 //! Writes are also recorded in the audit log through `audit` (see the `audit` module): handed to a
 //! background writer, never awaited by the request.
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod changes;
 pub mod reconcile;
+
+pub use changes::Change;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -41,6 +48,7 @@ pub struct Control {
     edge_attached: AtomicBool,
     audit: audit::AuditLog,
     quotas: std::sync::RwLock<onramp_core::Quotas>,
+    window: std::sync::Mutex<changes::Window>,
 }
 
 impl Control {
@@ -58,6 +66,7 @@ impl Control {
             committed,
             edge_attached: AtomicBool::new(false),
             quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
+            window: std::sync::Mutex::new(changes::Window::new(loaded.revision)),
         }))
     }
 
@@ -114,15 +123,47 @@ impl Control {
             return Ok((self.committed_revision(), out));
         }
         let rev = self.store.commit(&ops).await?;
-        {
-            let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
-            s.apply(rev, &ops);
-        }
+        self.publish(rev, ops);
+        Ok((rev, out))
+    }
+
+    /// Make the batch committed at `rev` seen: patch the state, keep it in the window, then
+    /// wake the subscribers. Callers hold the writer lock, so batches arrive in order.
+    fn publish(&self, rev: u64, ops: Vec<Op>) {
+        let ops: Arc<[Op]> = ops
+            .into_iter()
+            .map(|op| match op {
+                Op::Put(mut r) => {
+                    r.set_revision(rev);
+                    Op::Put(r)
+                }
+                delete => delete,
+            })
+            .collect();
+        self.state
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(rev, &ops);
+        self.window().push(Change { revision: rev, ops });
+        self.advance(rev);
+    }
+
+    /// The committed revision moved to `rev`: tell the subscribers.
+    fn advance(&self, rev: u64) {
         self.committed.send_replace(rev);
         if !self.edge_attached.load(Ordering::Acquire) {
             self.applied.fetch_max(rev, Ordering::AcqRel);
         }
-        Ok((rev, out))
+    }
+
+    fn window(&self) -> std::sync::MutexGuard<'_, changes::Window> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The batches after `rev`, in revision order, while they are still held in memory
+    /// (a bounded window); `None` when `rev` is older than the window (take a full snapshot).
+    pub fn changes_since(&self, rev: u64) -> Option<Vec<Change>> {
+        self.window().since(rev)
     }
 
     /// Reload the state if the store moved past what this node knows (others wrote to it).
@@ -144,10 +185,8 @@ impl Control {
         let rev = loaded.revision;
         *self.state.write().unwrap_or_else(|p| p.into_inner()) =
             State::from_records(rev, loaded.records);
-        self.committed.send_replace(rev);
-        if !self.edge_attached.load(Ordering::Acquire) {
-            self.applied.fetch_max(rev, Ordering::AcqRel);
-        }
+        self.window().reset(rev);
+        self.advance(rev);
         tracing::info!(
             revision = rev,
             "reloaded the state written by another process"
@@ -169,7 +208,8 @@ impl Control {
         *self.committed.borrow()
     }
 
-    /// Watch committed revisions (the reconciler follows this).
+    /// Watch committed revisions (the reconciler follows this). It moves on every batch this
+    /// node commits or follows, after the batch is in the state and in `changes_since`.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()
     }
@@ -198,7 +238,7 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onramp_core::{Account, Record};
+    use onramp_core::{Account, Kind, Record};
     use onramp_store_sqlite::SqliteStore;
 
     fn account(id: &str) -> Op {
@@ -256,6 +296,58 @@ mod tests {
         })
         .await
         .unwrap();
+    }
+
+    #[tokio::test]
+    async fn every_committed_batch_is_in_the_window_before_the_watch_fires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let c = Control::open(store.clone()).await.unwrap();
+        let mut watch = c.subscribe();
+        c.write(|_| Ok::<_, ()>((vec![account("a")], ())))
+            .await
+            .unwrap();
+        c.write(|_| {
+            Ok::<_, ()>((
+                vec![account("b"), Op::Delete(Kind::Account, "a".into())],
+                (),
+            ))
+        })
+        .await
+        .unwrap();
+        watch.changed().await.unwrap();
+        assert_eq!(*watch.borrow_and_update(), 2);
+        let got = c
+            .changes_since(0)
+            .expect("the window starts at the open revision");
+        assert_eq!(got.iter().map(|c| c.revision).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(got[1].ops.len(), 2);
+        match &got[1].ops[0] {
+            Op::Put(r) => assert_eq!(r.revision(), 2, "records carry their revision"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.changes_since(2).unwrap().len(), 0);
+
+        // Another process writes; this node reloads the whole state, and says so.
+        let other = Control::open(store).await.unwrap();
+        assert!(
+            other.changes_since(1).is_none(),
+            "opened at 2: nothing before"
+        );
+        other
+            .write(|_| Ok::<_, ()>((vec![account("c")], ())))
+            .await
+            .unwrap();
+        c.refresh().await.unwrap();
+        assert_eq!(*watch.borrow_and_update(), 3);
+        assert!(c.state().accounts.contains_key("c"));
+        let followed = c.changes_since(2);
+        assert!(
+            followed
+                .as_ref()
+                .is_none_or(|v| v.len() == 1 && v[0].revision == 3),
+            "a consumer at 2 gets revision 3 or is told to take a snapshot: {followed:?}"
+        );
     }
 
     fn entry(i: i64) -> AuditEntry {
