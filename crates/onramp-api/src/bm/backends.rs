@@ -35,7 +35,7 @@ fn read(
         None => Form::of_bind_type(&i)?,
     };
     let mut keys = item_keys.to_vec();
-    keys.push(form.key());
+    keys.push(form.field());
     let items = i.objects(list.0, &keys)?;
     if items.is_empty() {
         return Err(TcError::missing(&i.k(list.0)).into());
@@ -52,8 +52,8 @@ fn port(item: &In, key: &str) -> Result<u16, TcError> {
 }
 
 fn target(item: &In, form: Form) -> Result<Target, TcError> {
-    let key = item.k(form.key());
-    form.target(&key, item.required(form.key())?)
+    let key = item.k(form.field());
+    form.target(&key, item.required(form.field())?)
 }
 
 pub async fn bind(ctx: &Ctx<'_>, p: Value, s: Style, form: Option<Form>) -> Answer {

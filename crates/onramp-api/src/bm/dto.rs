@@ -398,7 +398,7 @@ impl Form {
     }
 
     /// The key of the instance in an item.
-    pub fn key(self) -> &'static str {
+    pub fn field(self) -> &'static str {
         match self {
             Form::Instance => "instanceId",
             Form::VmIp => "vmIp",
