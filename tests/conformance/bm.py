@@ -187,3 +187,69 @@ LISTENER_V2 = {
     "healthRequest": str, "healthResponse": str, "toaFlag": int, "status": int, "addTimestamp": str,
 }
 BACKEND_V2 = {"bindType": int, "rsPort": int, "weight": int, "status": str, "lanIp": str}
+
+
+class Lab:
+    """One data-plane test through the v2 client: origins on unique 127.x addresses, load balancers, listeners
+    and backends bound by address (`vmIp`); `close()` deletes the load balancers and stops the origins."""
+
+    def __init__(self, v2: V2):
+        self.v2 = v2
+        self.origins: list = []
+        self.lbs: list[str] = []
+
+    def tcp_origin(self, tag: str, mode: str = "line", ip: str | None = None, port: int = 0):
+        import dataplane as dp
+        o = dp.TcpOrigin(ip or h.origin_ip(), port, tag, mode).start()
+        self.origins.append(o)
+        return o
+
+    def udp_origin(self, tag: str, ip: str | None = None):
+        import dataplane as dp
+        o = dp.UdpOrigin(ip or h.origin_ip(), 0, tag).start()
+        self.origins.append(o)
+        return o
+
+    def lb(self) -> str:
+        lb = new_lb(self.v2)
+        self.lbs.append(lb)
+        return lb
+
+    def listener(self, lb: str, protocol: str = "tcp", **fields) -> tuple[str, int]:
+        port = h.listener_port()
+        r = self.v2("CreateBmListeners", {"loadBalancerId": lb, "listeners": [
+            {"loadBalancerPort": port, "protocol": protocol, **fields}]})
+        self.v2.wait_task(r["requestId"])
+        [lid] = r["listenerIds"]
+        return lid, port
+
+    def bind(self, lb: str, lid: str, origins, weights=None, probe_ports=None) -> None:
+        items = []
+        for i, o in enumerate(origins):
+            item = {"port": o.port, "vmIp": o.ip, "weight": 10 if weights is None else weights[i]}
+            if probe_ports and probe_ports[i]:
+                item["probePort"] = probe_ports[i]
+            items.append(item)
+        r = self.v2("BindBmL4ListenerVmIp", {"loadBalancerId": lb, "listenerId": lid, "vmList": items})
+        self.v2.wait_task(r["requestId"])
+
+    def statuses(self, lb: str, lid: str) -> dict[str, str]:
+        """{origin ip: Alive/Dead} of a listener's backends."""
+        data = self.v2("DescribeBmL4ListenerBackends", {"loadBalancerId": lb, "listenerId": lid})["data"]
+        return {b["lanIp"]: b["status"] for b in data}
+
+    def close(self):
+        for lb in self.lbs:
+            try:
+                self.v2("DeleteBmLoadBalancers", {"loadBalancerId": lb})
+            except Exception:  # the test may have deleted it already
+                pass
+        for o in self.origins:
+            o.stop()
+
+
+@pytest.fixture
+def bm_lab(v2):
+    lab = Lab(v2)
+    yield lab
+    lab.close()

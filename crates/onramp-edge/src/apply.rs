@@ -199,7 +199,7 @@ impl EdgeState {
         for b in &removed {
             self.status.forget_health(&b.spec.binding_id);
         }
-        drain(removed, &self.shared.cfg);
+        drain(removed.clone(), &self.shared.cfg);
         if spec.needs_rebind(&prev.spec) {
             let sockets = bind_all(spec, &self.shared).await?;
             for t in open.sockets.drain(..) {
@@ -213,7 +213,7 @@ impl EdgeState {
         let health_changed = prev.spec.health != spec.health
             || prev.spec.protocol != spec.protocol
             || checks(&prev.spec).ne(checks(spec));
-        sync_checkers(open, &rt, health_changed, &self.status);
+        sync_checkers(open, &rt, health_changed, &removed, &self.status);
         Ok(())
     }
 
@@ -246,7 +246,7 @@ impl EdgeState {
             rt: shared,
             checkers: HashMap::new(),
         };
-        sync_checkers(&mut open, &rt, false, &self.status);
+        sync_checkers(&mut open, &rt, false, &[], &self.status);
         self.listeners.insert(spec.id.clone(), open);
         Ok(())
     }
@@ -262,10 +262,19 @@ fn checks(
 }
 
 /// Start checkers for new backends, stop those of removed ones (all, when the check changed).
-fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &Arc<EdgeStatus>) {
+/// A backend `replaced` by one of the same identity (its probe port changed, say) gets a new
+/// checker: the old one checks the old backend.
+fn sync_checkers(
+    open: &mut Open,
+    rt: &ListenerRt,
+    restart_all: bool,
+    replaced: &[Arc<Backend>],
+    status: &Arc<EdgeStatus>,
+) {
     let keep: Vec<_> = rt.backends.iter().map(|b| identity(&b.spec)).collect();
+    let stale: Vec<_> = replaced.iter().map(|b| identity(&b.spec)).collect();
     open.checkers.retain(|k, t| {
-        let ok = !restart_all && keep.contains(k);
+        let ok = !restart_all && keep.contains(k) && !stale.contains(k);
         if !ok {
             t.abort();
         }

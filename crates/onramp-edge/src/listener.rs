@@ -100,6 +100,21 @@ fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
     }
 }
 
+/// Whether a backend built for `old` serves `new` as it is: everything but the weight and the
+/// failover role (which the selector takes from the listener's spec) is the same. A change of
+/// weight must keep the backend, its health and its open connections' count.
+fn same_runtime(
+    old: &onramp_core::snapshot::BackendSpec,
+    new: &onramp_core::snapshot::BackendSpec,
+) -> bool {
+    let strip = |s: &onramp_core::snapshot::BackendSpec| onramp_core::snapshot::BackendSpec {
+        weight: 0,
+        role: FailoverRole::None,
+        ..s.clone()
+    };
+    strip(old) == strip(new)
+}
+
 impl ListenerRt {
     /// Build the runtime for `spec`, reusing backends of `prev` with the same identity.
     pub fn build(
@@ -121,7 +136,7 @@ impl ListenerRt {
             .backends
             .iter()
             .map(|s| match old.remove(&identity(s)) {
-                Some(b) if b.spec == *s => b,
+                Some(b) if same_runtime(&b.spec, s) => b,
                 _ => Arc::new(Backend::new(s.clone())),
             })
             .collect();
@@ -209,5 +224,68 @@ impl ListenerRt {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pick(client, now, &live, tried)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onramp_core::snapshot::BackendSpec;
+    use onramp_core::{HealthCheck, PortRange, Protocol};
+
+    fn spec(weight: u32, probe_port: Option<u16>) -> ListenerSpec {
+        ListenerSpec {
+            id: "l".into(),
+            accelerator_id: "a".into(),
+            protocol: Protocol::Tcp,
+            ports: vec![PortRange::single(80)],
+            scheduler: Scheduler::Wrr,
+            affinity: false,
+            persist_secs: 0,
+            failover: false,
+            client_ip: Default::default(),
+            health: HealthCheck::default(),
+            bandwidth_mbps: 0,
+            max_connections: 0,
+            traffic_dial: 100,
+            groups: Vec::new(),
+            backends: vec![BackendSpec {
+                binding_id: "b".into(),
+                group_id: "g".into(),
+                origin_id: "rs-1".into(),
+                address: "127.0.0.2".into(),
+                kind: Default::default(),
+                port: 8080,
+                weight,
+                role: FailoverRole::None,
+                banned: false,
+                probe_port,
+            }],
+            access: None,
+            access_log: false,
+        }
+    }
+
+    fn build(s: ListenerSpec, prev: Option<&ListenerRt>) -> ListenerRt {
+        let accel = Arc::new(AccelRt::new(&Default::default()));
+        let bucket = Arc::new(TokenBucket::new(0, 0));
+        ListenerRt::build(s, prev, Arc::new(Counters::default()), accel, bucket)
+    }
+
+    #[test]
+    fn a_weight_change_keeps_the_backend_and_a_probe_port_change_replaces_it() {
+        let first = build(spec(10, None), None);
+        first.backends[0].healthy.store(false, Relaxed);
+        let weighted = build(spec(0, None), Some(&first));
+        assert!(Arc::ptr_eq(&first.backends[0], &weighted.backends[0]));
+        assert!(weighted.removed_from(&first).is_empty());
+        assert!(
+            !weighted.backends[0].healthy.load(Relaxed),
+            "health survives a weight change"
+        );
+        let probed = build(spec(0, Some(9000)), Some(&weighted));
+        assert!(!Arc::ptr_eq(&weighted.backends[0], &probed.backends[0]));
+        assert_eq!(probed.backends[0].spec.probe_port, Some(9000));
+        assert_eq!(probed.removed_from(&weighted).len(), 1);
     }
 }
