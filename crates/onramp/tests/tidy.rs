@@ -187,3 +187,38 @@ fn only_the_operations_layer_builds_writes() {
         "onramp-ops knows no dialect nor wire format"
     );
 }
+
+#[test]
+fn backend_specific_sql_lives_in_the_dialect_table() {
+    let dir = root().join("crates/onramp-store-sql/src");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "dialect.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for only_one in [
+            "BEGIN IMMEDIATE",
+            "FOR UPDATE",
+            "PRAGMA",
+            "pg_notify",
+            "julianday",
+            "clock_timestamp",
+            "generate_series",
+            "INSERT OR ",
+            "ISOLATION LEVEL",
+        ] {
+            assert!(
+                !code.contains(only_one),
+                "{} has backend-specific SQL ({only_one}): put it in dialect.rs",
+                f.display()
+            );
+        }
+    }
+}
