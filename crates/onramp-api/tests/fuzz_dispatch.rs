@@ -292,11 +292,11 @@ fn runner(cases: u32) -> TestRunner {
     })
 }
 
-#[test]
-fn gaap_tc3_json_bodies() {
+/// Arbitrary JSON bodies (or whole arbitrary values) for `actions` of a TC3-signed service.
+fn tc3_json_bodies(service: &str, version: &str, actions: Vec<&'static str>) {
     let env = Env::new();
     let strategy = (
-        prop::sample::select(actions()),
+        prop::sample::select(actions),
         params(),
         any::<bool>(),
         value(),
@@ -308,11 +308,15 @@ fn gaap_tc3_json_bodies() {
             } else {
                 Value::Object(params).to_string()
             };
-            let req = tc3_post("gaap", "2018-05-29", action, body);
-            let (status, _, v) = env.send(req);
+            let (status, _, v) = env.send(tc3_post(service, version, action, body));
             check_api3(status, &v)
         })
         .unwrap();
+}
+
+#[test]
+fn gaap_tc3_json_bodies() {
+    tc3_json_bodies("gaap", "2018-05-29", actions());
 }
 
 /// A TC3-signed `POST /` of `service` (`gaap` or `bmlb`) at `version`.
@@ -344,26 +348,9 @@ fn tc3_post(service: &str, version: &str, action: &str, body: String) -> Request
 
 #[test]
 fn bm_v3_tc3_json_bodies() {
-    let env = Env::new();
     let mut names = words(BM_V3_ACTIONS);
     names.push("");
-    let strategy = (
-        prop::sample::select(names),
-        params(),
-        any::<bool>(),
-        value(),
-    );
-    runner(384)
-        .run(&strategy, |(action, params, whole, other)| {
-            let body = if whole {
-                other.to_string()
-            } else {
-                Value::Object(params).to_string()
-            };
-            let (status, _, v) = env.send(tc3_post("bmlb", "2018-06-25", action, body));
-            check_api3(status, &v)
-        })
-        .unwrap();
+    tc3_json_bodies("bmlb", "2018-06-25", names);
 }
 
 #[test]

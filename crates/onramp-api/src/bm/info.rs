@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::codes::{self, word};
 use super::dto::In;
 use super::views::{instance_id, port_info as port_view};
-use super::{obj, Answer, Style};
+use super::{listed, obj, Answer, Style};
 use crate::tencent::Ctx;
 use crate::Api;
 
@@ -111,12 +111,7 @@ pub fn bind_info(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
         .filter(|_| numeric.is_none_or(|n| n == 0))
         .map(|(a, listeners)| bound_lb(ctx, &st, a, listeners, s))
         .collect();
-    let mut out = obj(vec![]);
-    if s == Style::V2 {
-        out.insert("totalCount".into(), json!(set.len()));
-    }
-    out.insert(s.name("loadBalancerSet"), Value::Array(set));
-    Ok(out)
+    Ok(listed(s, "loadBalancerSet", set))
 }
 
 fn bound_lb(
@@ -180,10 +175,5 @@ pub fn port_info(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
         .into_iter()
         .map(|l| s.view(&port_view(ctx.api, &st, l)))
         .collect();
-    let mut out = obj(vec![]);
-    if s == Style::V2 {
-        out.insert("totalCount".into(), json!(set.len()));
-    }
-    out.insert(s.name("listenerSet"), Value::Array(set));
-    Ok(out)
+    Ok(listed(s, "listenerSet", set))
 }

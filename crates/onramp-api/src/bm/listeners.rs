@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::dto::{self, In};
 use super::views::{instance_id, listener};
-use super::{commit, obj, Answer, Refusal, Style};
+use super::{commit, listed, obj, Answer, Refusal, Style};
 use crate::tencent::Ctx;
 
 pub async fn create(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
@@ -57,12 +57,7 @@ pub fn describe(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
         .filter(|l| wanted.is_empty() || wanted.contains(&l.id))
         .map(|l| s.view(&listener(ctx.api, l)))
         .collect();
-    let mut out = obj(vec![]);
-    if s == Style::V2 {
-        out.insert("totalCount".into(), json!(set.len()));
-    }
-    out.insert(s.name("listenerSet"), Value::Array(set));
-    Ok(out)
+    Ok(listed(s, "listenerSet", set))
 }
 
 /// `DescribeBmListenerInfo` / `DescribeL4ListenerInfo`: listeners whose name contains `searchKey`

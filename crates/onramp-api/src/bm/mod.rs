@@ -122,6 +122,16 @@ pub fn obj(pairs: Vec<(String, Value)>) -> Map<String, Value> {
     pairs.into_iter().collect()
 }
 
+/// A listing answer: the set under `v2`'s name in this style, and in v2 its `totalCount`.
+pub fn listed(s: Style, v2: &str, set: Vec<Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    if s == Style::V2 {
+        out.insert("totalCount".into(), Value::from(set.len()));
+    }
+    out.insert(s.name(v2), Value::Array(set));
+    out
+}
+
 /// Run an operation of the model through the one commit path; the outcome and the number of
 /// the task the write became (0 when nothing changed).
 pub async fn commit<R>(
