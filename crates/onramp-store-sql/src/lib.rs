@@ -201,7 +201,7 @@ impl WriteTx for SqlTx {
 
     async fn commit(mut self: Box<Self>, ops: &[Op]) -> Result<u64, StoreError> {
         let rev = self.base + 1;
-        let ops = stamped(ops, rev);
+        let ops: Vec<Op> = ops.iter().cloned().map(|op| op.at_revision(rev)).collect();
         for op in &ops {
             records::apply(&mut self.tx, op).await?;
         }
@@ -228,20 +228,6 @@ impl WriteTx for SqlTx {
             tracing::warn!(error = %e, "rolling back a write");
         }
     }
-}
-
-/// The batch as stored: every put record carries the revision it is written at.
-fn stamped(ops: &[Op], rev: u64) -> Vec<Op> {
-    ops.iter()
-        .map(|op| match op {
-            Op::Put(r) => {
-                let mut r = r.clone();
-                r.set_revision(rev);
-                Op::Put(r)
-            }
-            delete => delete.clone(),
-        })
-        .collect()
 }
 
 #[async_trait]
