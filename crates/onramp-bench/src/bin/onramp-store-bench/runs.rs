@@ -17,6 +17,8 @@ use crate::model::{self, Size};
 
 /// Ops per commit while filling a store.
 const FILL_CHUNK: usize = 20_000;
+/// Writes committed before measuring.
+const WARM_UP: usize = 50;
 
 /// p50 and p99 of `samples`, in microseconds.
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +166,10 @@ async fn measure(
         n += 1;
         model::write(size, n)
     };
+    // Warm up: the first commits after a large fill also checkpoint its WAL (SQLite).
+    for _ in 0..WARM_UP {
+        store.commit(&next()).await?;
+    }
     let mut commit = Vec::with_capacity(samples);
     for _ in 0..samples {
         let ops = next();
