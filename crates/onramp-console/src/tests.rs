@@ -38,7 +38,7 @@ fn account(id: &str) -> (Account, ApiKey) {
 async fn env(rate_limit: u32) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
-        onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+        onramp_store_sql::SqlStore::sqlite(&dir.path().join("db"))
             .await
             .unwrap(),
     );

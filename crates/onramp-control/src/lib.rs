@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod changes;
+mod follow;
 pub mod reconcile;
 
 pub use changes::Change;
@@ -49,6 +50,7 @@ pub struct Control {
     audit: audit::AuditLog,
     quotas: std::sync::RwLock<onramp_core::Quotas>,
     window: std::sync::Mutex<changes::Window>,
+    node: String,
 }
 
 impl Control {
@@ -57,8 +59,9 @@ impl Control {
         let loaded = store.load().await?;
         let state = State::from_records(loaded.revision, loaded.records);
         let (committed, _) = watch::channel(loaded.revision);
+        let node = format!("node-{:016x}", rand::random::<u64>());
         Ok(Arc::new(Self {
-            audit: audit::AuditLog::start(store.clone()),
+            audit: audit::AuditLog::start(store.clone(), node.clone()),
             store,
             applied: AtomicU64::new(loaded.revision),
             state: RwLock::new(state),
@@ -67,6 +70,7 @@ impl Control {
             edge_attached: AtomicBool::new(false),
             quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
             window: std::sync::Mutex::new(changes::Window::new(loaded.revision)),
+            node,
         }))
     }
 
@@ -105,24 +109,34 @@ impl Control {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Compute a batch from the current state and commit it. `f` returns the ops and a value
+    /// Compute a batch from the latest state and commit it. `f` returns the ops and a value
     /// for the caller; an empty batch commits nothing and returns the current revision.
+    ///
+    /// The store's writer lock is taken first and this node catches up with what other
+    /// processes committed before `f` runs, so `f` decides on the state the commit lands on:
+    /// writes are serialisable across control nodes, not only unique.
     pub async fn write<R, E>(
         &self,
         f: impl FnOnce(&State) -> Result<(Vec<Op>, R), E>,
     ) -> Result<(u64, R), WriteError<E>> {
         let _w = self.writer.lock().await;
-        // Another process (an admin command, another control node) may have written: validate
-        // against the latest state.
-        self.reload_if_behind().await?;
-        let (ops, out) = {
+        let tx = self.begin_current().await?;
+        let decided = {
             let s = self.state();
-            f(&s).map_err(WriteError::Rejected)?
+            f(&s)
         };
-        if ops.is_empty() {
-            return Ok((self.committed_revision(), out));
-        }
-        let rev = self.store.commit(&ops).await?;
+        let (ops, out) = match decided {
+            Ok((ops, out)) if !ops.is_empty() => (ops, out),
+            Ok((_, out)) => {
+                tx.rollback().await;
+                return Ok((self.committed_revision(), out));
+            }
+            Err(e) => {
+                tx.rollback().await;
+                return Err(WriteError::Rejected(e));
+            }
+        };
+        let rev = tx.commit(&ops).await?;
         self.publish(rev, ops);
         Ok((rev, out))
     }
@@ -166,42 +180,19 @@ impl Control {
         self.window().since(rev)
     }
 
-    /// Reload the state if the store moved past what this node knows (others wrote to it).
-    /// Returns whether it reloaded.
-    pub async fn refresh(&self) -> Result<bool, StoreError> {
-        if self.store.revision().await? <= self.committed_revision() {
-            return Ok(false);
-        }
-        let _w = self.writer.lock().await;
-        self.reload_if_behind().await
+    /// This node's name as a lease holder (random per process).
+    pub fn node_id(&self) -> &str {
+        &self.node
     }
 
-    /// Callers hold the writer lock.
-    async fn reload_if_behind(&self) -> Result<bool, StoreError> {
-        if self.store.revision().await? <= self.committed_revision() {
-            return Ok(false);
-        }
-        let loaded = self.store.load().await?;
-        let rev = loaded.revision;
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) =
-            State::from_records(rev, loaded.records);
-        self.window().reset(rev);
-        self.advance(rev);
-        tracing::info!(
-            revision = rev,
-            "reloaded the state written by another process"
-        );
-        Ok(true)
-    }
-
-    /// Follow writes made by other processes, checking every `every`.
-    pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
-        loop {
-            tokio::time::sleep(every).await;
-            if let Err(e) = self.refresh().await {
-                tracing::warn!(error = %e, "cannot read the store revision");
-            }
-        }
+    /// Take or renew the store's lease `name` for this node for `ttl`: whether this node holds
+    /// it (background work that must run once across control nodes runs only then).
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.store.try_lease(name, &self.node, ttl).await
     }
 
     pub fn committed_revision(&self) -> u64 {
@@ -239,7 +230,7 @@ impl Control {
 mod tests {
     use super::*;
     use onramp_core::{Account, Kind, Record};
-    use onramp_store_sqlite::SqliteStore;
+    use onramp_store_sql::SqlStore;
 
     fn account(id: &str) -> Op {
         Op::Put(Record::Account(Account {
@@ -251,7 +242,7 @@ mod tests {
     #[tokio::test]
     async fn writes_patch_state_and_revisions() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
         let (rev, n) = c
             .write(|s| Ok::<_, ()>((vec![account("a")], s.accounts.len())))
@@ -301,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn every_committed_batch_is_in_the_window_before_the_watch_fires() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
         let mut watch = c.subscribe();
         c.write(|_| Ok::<_, ()>((vec![account("a")], ())))
@@ -328,7 +319,7 @@ mod tests {
         }
         assert_eq!(c.changes_since(2).unwrap().len(), 0);
 
-        // Another process writes; this node reloads the whole state, and says so.
+        // Another process writes; this node applies its batch.
         let other = Control::open(store).await.unwrap();
         assert!(
             other.changes_since(1).is_none(),
@@ -369,7 +360,7 @@ mod tests {
     #[tokio::test]
     async fn audit_entries_reach_the_store_in_batches_without_moving_the_revision() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let ancient = AuditEntry {
             time: 5,
             operation: "Ancient".into(),
@@ -401,7 +392,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_full_audit_queue_drops_and_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
         // On a current-thread runtime the writer cannot run until this test yields: the queue
         // fills and the rest is dropped, without blocking.

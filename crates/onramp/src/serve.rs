@@ -14,8 +14,7 @@ use onramp_control::reconcile;
 use onramp_control::Control;
 use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
 use onramp_store::Store;
-use onramp_store_postgres::PgStore;
-use onramp_store_sqlite::SqliteStore;
+use onramp_store_sql::SqlStore;
 
 use crate::bootstrap;
 use crate::config::{HttpLimits, ServeArgs, ServeConfig};
@@ -176,19 +175,13 @@ fn endpoint(
 
 /// The backend at `url`, as it is on disk (secrets sealed): `secrets::open_store` wraps it.
 pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let s = SqliteStore::open_url(url)
-            .await
-            .with_context(|| format!("cannot open store {url}"))?;
-        return Ok(Arc::new(s));
+    if onramp_store_sql::dialect::of_url(url).is_none() {
+        bail!("--store '{url}' must start with sqlite:// or postgres://");
     }
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let s = PgStore::open(url)
-            .await
-            .with_context(|| format!("cannot open store {}", redact(url)))?;
-        return Ok(Arc::new(s));
-    }
-    bail!("--store '{url}' must start with sqlite:// or postgres://")
+    let s = SqlStore::open(url)
+        .await
+        .with_context(|| format!("cannot open store {}", redact(url)))?;
+    Ok(Arc::new(s))
 }
 
 async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
