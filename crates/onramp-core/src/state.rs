@@ -312,16 +312,6 @@ impl State {
             .filter(|a| a.account_id == account)
     }
 
-    /// The account's accelerators, in ID order.
-    pub fn accelerators_of_account<'a>(
-        &'a self,
-        account: &'a str,
-    ) -> impl Iterator<Item = &'a Accelerator> + 'a {
-        self.accelerators
-            .values()
-            .filter(move |a| a.account_id == account)
-    }
-
     /// The account's origins, in ID order.
     pub fn origins_of_account<'a>(
         &'a self,
