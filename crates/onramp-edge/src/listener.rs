@@ -100,19 +100,20 @@ fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
     }
 }
 
-/// Whether a backend built for `old` serves `new` as it is: everything but the weight and the
-/// failover role (which the selector takes from the listener's spec) is the same. A change of
-/// weight must keep the backend, its health and its open connections' count.
-fn same_runtime(
-    old: &onramp_core::snapshot::BackendSpec,
-    new: &onramp_core::snapshot::BackendSpec,
+/// Whether a backend made for `had` serves `want` as it is: everything but the weight and the
+/// failover role, which only the selector uses (it is rebuilt with every config), so changing a
+/// weight or taking an origin out (weight 0) keeps its health, its checker and its open
+/// connections. `Backend::spec` keeps the weight and role it was made with.
+fn same_backend(
+    had: &onramp_core::snapshot::BackendSpec,
+    want: &onramp_core::snapshot::BackendSpec,
 ) -> bool {
-    let strip = |s: &onramp_core::snapshot::BackendSpec| onramp_core::snapshot::BackendSpec {
+    let plain = |s: &onramp_core::snapshot::BackendSpec| onramp_core::snapshot::BackendSpec {
         weight: 0,
         role: FailoverRole::None,
         ..s.clone()
     };
-    strip(old) == strip(new)
+    plain(had) == plain(want)
 }
 
 impl ListenerRt {
@@ -136,7 +137,7 @@ impl ListenerRt {
             .backends
             .iter()
             .map(|s| match old.remove(&identity(s)) {
-                Some(b) if same_runtime(&b.spec, s) => b,
+                Some(b) if same_backend(&b.spec, s) => b,
                 _ => Arc::new(Backend::new(s.clone())),
             })
             .collect();
@@ -231,61 +232,55 @@ impl ListenerRt {
 mod tests {
     use super::*;
     use onramp_core::snapshot::BackendSpec;
-    use onramp_core::{HealthCheck, PortRange, Protocol};
 
-    fn spec(weight: u32, probe_port: Option<u16>) -> ListenerSpec {
+    fn spec(weight: u32, address: &str) -> ListenerSpec {
         ListenerSpec {
-            id: "l".into(),
-            accelerator_id: "a".into(),
-            protocol: Protocol::Tcp,
-            ports: vec![PortRange::single(80)],
-            scheduler: Scheduler::Wrr,
-            affinity: false,
-            persist_secs: 0,
-            failover: false,
-            client_ip: Default::default(),
-            health: HealthCheck::default(),
-            bandwidth_mbps: 0,
-            max_connections: 0,
-            traffic_dial: 100,
-            groups: Vec::new(),
+            id: "listener-1".into(),
             backends: vec![BackendSpec {
-                binding_id: "b".into(),
-                group_id: "g".into(),
-                origin_id: "rs-1".into(),
-                address: "127.0.0.2".into(),
-                kind: Default::default(),
-                port: 8080,
+                binding_id: "b1".into(),
+                address: address.into(),
+                port: 80,
                 weight,
-                role: FailoverRole::None,
-                banned: false,
-                probe_port,
+                ..Default::default()
             }],
-            access: None,
-            access_log: false,
+            ..Default::default()
         }
     }
 
     fn build(s: ListenerSpec, prev: Option<&ListenerRt>) -> ListenerRt {
-        let accel = Arc::new(AccelRt::new(&Default::default()));
-        let bucket = Arc::new(TokenBucket::new(0, 0));
-        ListenerRt::build(s, prev, Arc::new(Counters::default()), accel, bucket)
+        ListenerRt::build(
+            s,
+            prev,
+            Arc::new(Counters::default()),
+            Arc::new(AccelRt::new(&Default::default())),
+            Arc::new(TokenBucket::new(0, 0)),
+        )
     }
 
     #[test]
-    fn a_weight_change_keeps_the_backend_and_a_probe_port_change_replaces_it() {
-        let first = build(spec(10, None), None);
-        first.backends[0].healthy.store(false, Relaxed);
-        let weighted = build(spec(0, None), Some(&first));
-        assert!(Arc::ptr_eq(&first.backends[0], &weighted.backends[0]));
-        assert!(weighted.removed_from(&first).is_empty());
+    fn a_weight_change_keeps_the_backend_and_an_address_change_does_not() {
+        let first = build(spec(10, "127.0.0.2"), None);
+        first.backends[0].active.store(3, Relaxed);
+        let out = build(spec(0, "127.0.0.2"), Some(&first));
         assert!(
-            !weighted.backends[0].healthy.load(Relaxed),
-            "health survives a weight change"
+            Arc::ptr_eq(&first.backends[0], &out.backends[0]),
+            "taking an origin out keeps its health, checker and open connections"
         );
-        let probed = build(spec(0, Some(9000)), Some(&weighted));
-        assert!(!Arc::ptr_eq(&weighted.backends[0], &probed.backends[0]));
-        assert_eq!(probed.backends[0].spec.probe_port, Some(9000));
-        assert_eq!(probed.removed_from(&weighted).len(), 1);
+        assert!(out.removed_from(&first).is_empty());
+        let moved = build(spec(0, "127.0.0.3"), Some(&out));
+        assert!(!Arc::ptr_eq(&out.backends[0], &moved.backends[0]));
+        assert_eq!(moved.removed_from(&out).len(), 1);
+    }
+
+    #[test]
+    fn a_probe_port_change_replaces_the_backend() {
+        let mut probed = spec(10, "127.0.0.2");
+        let first = build(probed.clone(), None);
+        probed.backends[0].probe_port = Some(9000);
+        let out = build(probed, Some(&first));
+        assert!(!Arc::ptr_eq(&first.backends[0], &out.backends[0]));
+        assert_eq!(out.backends[0].spec.probe_port, Some(9000));
+        // The replaced backend is drained, and its checker (keyed by the same identity) restarted.
+        assert_eq!(out.removed_from(&first).len(), 1);
     }
 }
