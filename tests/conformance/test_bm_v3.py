@@ -206,3 +206,16 @@ def test_refusals_and_routing(v3, bm_server, tls):
     assert raw("DescribeLoadBalancers", "bmlb", "2018-05-29")["Error"]["Code"] == "NoSuchVersion"
     assert raw("DescribeLoadBalancers", "cvm", "2018-06-25")["Error"]["Code"].startswith("AuthFailure")
     assert isinstance(raw("DescribeLoadBalancers", "bmlb", "2018-06-25")["TotalCount"], int)
+
+
+def test_charge_mode(v3, lb):
+    port = h.listener_port()
+    v3.wait_task(v3("CreateL4Listeners", {"LoadBalancerId": lb, "ListenerSet": [
+        {"LoadBalancerPort": port, "Protocol": "tcp", "ListenerName": "c"}]})["TaskId"])
+    lid = listeners(v3, lb)["tcp"]["ListenerId"]
+    v3("ModifyLoadBalancerChargeMode", {"LoadBalancerId": lb, "PayMode": "bandwidth",
+                                        "ListenerSet": [{"ListenerId": lid, "Protocol": "tcp", "Bandwidth": 40}]})
+    [got] = v3("DescribeLoadBalancers", {"LoadBalancerIds": [lb]})["LoadBalancerSet"]
+    assert got["PayMode"] == "bandwidth" and listeners(v3, lb)["tcp"]["Bandwidth"] == 40
+    e = v3.error("ModifyLoadBalancerChargeMode", {"LoadBalancerId": lb, "PayMode": "monthly"})
+    h.assert_code(e, "InvalidParameterValue")

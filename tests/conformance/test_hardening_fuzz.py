@@ -40,7 +40,8 @@ BM3_ACTIONS = ["CreateLoadBalancers", "DescribeLoadBalancers", "ModifyLoadBalanc
                "CreateL4Listeners", "DescribeL4Listeners", "DescribeL4ListenerInfo", "ModifyL4Listener",
                "DeleteListeners", "BindL4Backends", "UnbindL4Backends", "DescribeL4Backends", "ModifyL4BackendWeight",
                "ModifyL4BackendPort", "ModifyL4BackendProbePort", "DescribeLoadBalancerTaskResult",
-               "DescribeDevicesBindInfo", "DescribeLoadBalancerPortInfo", "CreateL7Listeners", "NoSuchAction"]
+               "DescribeDevicesBindInfo", "DescribeLoadBalancerPortInfo", "ModifyLoadBalancerChargeMode",
+               "CreateL7Listeners", "NoSuchAction"]
 BM_NAMES = ["loadBalancerIds", "listeners", "backends", "vmList", "port", "instanceId", "vmIp", "weight", "probePort",
             "newPort", "listenerId", "requestId", "unVpcId", "loadBalancerType", "goodsNum", "protocol",
             "loadBalancerPort", "healthSwitch", "timeOut", "intervalTime", "inputType", "healthRequest",

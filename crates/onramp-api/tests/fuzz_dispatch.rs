@@ -51,7 +51,8 @@ const BM_V3_ACTIONS: &str = "\
     CreateL4Listeners DescribeL4Listeners DescribeL4ListenerInfo ModifyL4Listener DeleteListeners \
     BindL4Backends UnbindL4Backends DescribeL4Backends ModifyL4BackendWeight ModifyL4BackendPort \
     ModifyL4BackendProbePort DescribeLoadBalancerTaskResult DescribeDevicesBindInfo \
-    DescribeLoadBalancerPortInfo CreateL7Listeners UploadCert NoSuchAction";
+    DescribeLoadBalancerPortInfo ModifyLoadBalancerChargeMode CreateL7Listeners UploadCert \
+    NoSuchAction";
 
 /// Parameter names the actions read, so arbitrary values meet real decoders.
 const NAMES: &str = "\

@@ -1,5 +1,6 @@
 //! Load balancers (BM): accelerators ordered in batches with their network attributes, renamed
-//! or given a domain prefix, deleted with everything they hold; the listeners of a load balancer.
+//! or given a domain prefix, switched to another billing with new listener caps, deleted with
+//! everything they hold; the listeners of a load balancer.
 //!
 //! Rules: at most `MAX_PER_ORDER` in one order and the account's accelerator quota; a public
 //! load balancer has a domain whose first label (by default its ID) no other load balancer has,
@@ -7,7 +8,10 @@
 //! operator's listener quota); listeners named in a change or a deletion must be the load
 //! balancer's; deleting a load balancer or a listener takes its listeners' bindings with it.
 
-use onramp_core::{Accelerator, Dialect, Exposure, Listener, Network, Op, Owner, Record, State};
+use onramp_core::{
+    Accelerator, Billing, Dialect, Exposure, Listener, ListenerChange, Network, Op, Owner, Record,
+    State,
+};
 
 use crate::commit::Plan;
 use crate::ids::Ids;
@@ -111,6 +115,29 @@ pub fn modify(
     }
     accelerators::touch(cx, &mut a);
     Ok(vec![Op::Put(Record::Accelerator(a))])
+}
+
+/// Switch load balancer `id` to `billing`, with new bandwidth caps (Mbps) for some of its
+/// listeners (all or none: each must be the load balancer's).
+pub fn charge(
+    cx: &Cx,
+    st: &State,
+    id: &str,
+    billing: Billing,
+    caps: &[(String, u64)],
+) -> Result<Vec<Op>, OpError> {
+    let mut a = accelerators::find(cx, st, id)?.clone();
+    a.network.billing = billing;
+    accelerators::touch(cx, &mut a);
+    let mut ops = vec![Op::Put(Record::Accelerator(a))];
+    for (listener, mbps) in caps {
+        let mut l = listeners::find(cx, st, listener, Some(id))?.clone();
+        l.bandwidth_mbps = *mbps;
+        l.change = ListenerChange::Config;
+        l.updated_at = cx.now;
+        ops.push(Op::Put(Record::Listener(l)));
+    }
+    Ok(ops)
 }
 
 /// Delete load balancer `id` with its listeners and their bindings.

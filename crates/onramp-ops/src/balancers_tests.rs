@@ -212,3 +212,44 @@ fn deleting_a_load_balancer_takes_its_listeners_and_bindings() {
     assert_eq!(st.origins.len(), 1);
     assert!(matches!(ops.last(), Some(Op::Delete(Kind::Accelerator, _))));
 }
+
+#[test]
+fn a_charge_mode_switch_sets_the_billing_and_the_listeners_caps() {
+    let mut st = State::default();
+    let [a, b]: [String; 2] = order(&mut st, 2, Exposure::Public).try_into().unwrap();
+    let (ops, made) = create_listeners(
+        &cx(),
+        &st,
+        &mut Ids::new(),
+        &a,
+        vec![spec(Protocol::Tcp, &[(80, 80)])],
+    )
+    .unwrap();
+    apply(&mut st, &ops);
+    let ops = charge(
+        &cx(),
+        &st,
+        &a,
+        onramp_core::Billing::Bandwidth,
+        &[(made[0].clone(), 30)],
+    )
+    .unwrap();
+    apply(&mut st, &ops);
+    assert_eq!(
+        st.accelerators[&a].network.billing,
+        onramp_core::Billing::Bandwidth
+    );
+    assert_eq!(st.listeners[&made[0]].bandwidth_mbps, 30);
+    let e = charge(
+        &cx(),
+        &st,
+        &b,
+        onramp_core::Billing::Traffic,
+        &[(made[0].clone(), 1)],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, OpError::NotFound(crate::Res::Listener, _)),
+        "{e:?}"
+    );
+}

@@ -207,6 +207,33 @@ pub async fn delete(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
     Ok(obj(vec![s.task(task)]))
 }
 
+/// `ModifyLoadBalancerChargeMode` (3.0): the billing recorded, and new bandwidth caps for the
+/// listeners named; answered at once (no task).
+pub async fn charge_mode(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
+    let i = In::new(p, s, &["loadBalancerId", "payMode", "listeners"])?;
+    let id = i.required("loadBalancerId")?;
+    let billing = i
+        .word("payMode", codes::BILLING)?
+        .ok_or_else(|| TcError::missing(&i.k("payMode")))?;
+    let caps = i
+        .objects("listeners", &["listenerId", "protocol", "bandwidth"])?
+        .iter()
+        .map(|l| {
+            l.p.one_of(&l.k("protocol"), &["tcp", "udp", "http", "https"])?;
+            let mbps = l.required_int("bandwidth", 0, 1000)? as u64;
+            Ok((l.required("listenerId")?, mbps))
+        })
+        .collect::<Result<Vec<_>, TcError>>()?;
+    commit(ctx, |cx, st, _| {
+        Ok(Plan::new(
+            balancers::charge(cx, st, &id, billing, &caps)?,
+            (),
+        ))
+    })
+    .await?;
+    Ok(obj(vec![]))
+}
+
 /// `InquiryBmLBPrice`: onramp bills nothing, so every load balancer costs 0.
 pub fn price(p: Value) -> Answer {
     let i = In::new(p, Style::V2, &["loadBalancerType", "goodsNum", "payMode"])?;

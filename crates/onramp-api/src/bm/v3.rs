@@ -27,6 +27,7 @@ pub const ACTIONS: &[&str] = &[
     "DescribeLoadBalancerTaskResult",
     "DescribeDevicesBindInfo",
     "DescribeLoadBalancerPortInfo",
+    "ModifyLoadBalancerChargeMode",
 ];
 
 /// Whether `bmlb` has this action (layer-4, or one it refuses as outside layer 4).
@@ -56,6 +57,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, action: &str, p: Value) -> TcResult<Map<Str
         "DescribeLoadBalancerTaskResult" => info::task_result(ctx, p, S),
         "DescribeDevicesBindInfo" => info::bind_info(ctx, p, S),
         "DescribeLoadBalancerPortInfo" => info::port_info(ctx, p, S),
+        "ModifyLoadBalancerChargeMode" => balancers::charge_mode(ctx, p, S).await,
         a if layer7::V3.contains(&a) => Err(Refusal::Layer7(a.to_string())),
         a => Err(Refusal::NoAction(a.to_string())),
     };
