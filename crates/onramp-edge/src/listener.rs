@@ -51,7 +51,7 @@ pub fn burst(rate: u64) -> u64 {
 }
 
 pub struct ListenerRt {
-    pub spec: ListenerSpec,
+    pub spec: Arc<ListenerSpec>,
     pub backends: Vec<Arc<Backend>>,
     pub selector: Mutex<Selector>,
     pub counters: Arc<Counters>,
@@ -103,7 +103,7 @@ fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
 impl ListenerRt {
     /// Build the runtime for `spec`, reusing backends of `prev` with the same identity.
     pub fn build(
-        spec: ListenerSpec,
+        spec: Arc<ListenerSpec>,
         prev: Option<&ListenerRt>,
         counters: Arc<Counters>,
         accel: Arc<AccelRt>,

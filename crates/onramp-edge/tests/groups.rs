@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use onramp_core::snapshot::{AcceleratorSpec, BackendSpec, GroupSpec, ListenerSpec, Snapshot};
+use onramp_core::snapshot::{AcceleratorSpec, BackendSpec, GroupSpec, ListenerSpec, Snapshot, Update};
 use onramp_core::{HealthCheck, PortRange, Protocol, Scheduler, ANY_PORT};
 use onramp_edge::{Edge, EdgeConfig, Reporter};
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 
 #[derive(Default)]
 struct Applied(AtomicU64);
@@ -152,7 +152,7 @@ fn listener(ports: PortRange, groups: Vec<GroupSpec>, backends: Vec<BackendSpec>
 /// An edge on 127.0.0.1 serving `spec` (revision 1) until dropped.
 struct Running {
     edge: Option<Edge>,
-    _tx: watch::Sender<Arc<Snapshot>>,
+    _tx: mpsc::Sender<Update>,
 }
 
 impl Drop for Running {
@@ -175,8 +175,9 @@ fn serve(spec: ListenerSpec) -> Running {
             ..Default::default()
         },
     );
-    snap.listeners.insert(spec.id.clone(), spec);
-    let (tx, rx) = watch::channel(Arc::new(snap));
+    snap.listeners.insert(spec.id.clone(), Arc::new(spec));
+    let (tx, rx) = mpsc::channel(4);
+    tx.try_send(Update::Full(Arc::new(snap))).unwrap();
     let applied = Arc::new(Applied::default());
     let cfg = EdgeConfig {
         bind_address: [127, 0, 0, 1].into(),

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use onramp_api::{Api, ApiConfig, Region};
 use onramp_control::reconcile;
-use onramp_control::Control;
+use onramp_control::{Control, LOCAL_EDGE};
 use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
 use onramp_store::Store;
 use onramp_store_postgres::PgStore;
@@ -56,7 +56,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
     let edge = start_edge(&control, &cfg)?;
     let status = edge.status();
-    let api = Api::new(control.clone(), status.clone(), api_cfg);
+    let api = Api::new(control.clone(), control.edges().clone(), api_cfg);
     let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
@@ -198,10 +198,9 @@ async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
     let _ = stop.send(true);
 }
 
-/// The local edge, following the reconciler's snapshots of this region.
+/// The local edge, following the reconciler's updates of this region.
 fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge> {
-    let (tx, rx) = tokio::sync::watch::channel(reconcile::snapshot(control, &cfg.region));
-    control.attach_edge();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
     let edge_cfg = EdgeConfig {
         bind_address: cfg.bind_address,
         worker_threads: cfg.edge_threads,
@@ -214,6 +213,12 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))
         .context("starting the edge")?;
+    control.edges().attach_local(
+        LOCAL_EDGE,
+        &cfg.region,
+        vec![cfg.bind_address.to_string()],
+        edge.status(),
+    );
     tokio::spawn(reconcile::run(control.clone(), cfg.region.clone(), tx));
     Ok(edge)
 }
@@ -222,10 +227,7 @@ struct ControlReporter(Arc<Control>);
 
 impl Reporter for ControlReporter {
     fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
-        for (listener, error) in failures {
-            tracing::warn!(listener, error, "listener not serving");
-        }
-        self.0.set_applied(revision);
+        self.0.edges().applied_local(LOCAL_EDGE, revision, failures);
     }
 }
 
