@@ -136,15 +136,17 @@ impl Edges {
         e.seen = Instant::now();
     }
 
-    /// The in-process edge of `onramp serve`: always live; health is read from `status`.
+    /// The in-process edge of `onramp serve`, at revision `applied`: always live; health is
+    /// read from `status`.
     pub fn attach_local(
         &self,
         name: &str,
         region: &str,
         addresses: Vec<String>,
+        applied: u64,
         status: Arc<dyn HealthSource>,
     ) {
-        self.register(name, region, addresses, 0);
+        self.register(name, region, addresses, applied);
         if let Some(e) = lock_mut(&self.inner).get_mut(name) {
             e.local = Some(status);
         }

@@ -179,13 +179,16 @@ impl Control {
 
     /// The lowest revision the live edges of `region` have applied.
     pub fn applied_in(&self, region: &str) -> u64 {
-        self.edges.applied_in(Some(region), self.committed_revision())
+        self.edges
+            .applied_in(Some(region), self.committed_revision())
     }
 
-    /// An in-process edge named `local` in region `local`, which applied nothing yet (tests).
+    /// An in-process edge named `local` in region `local`, at the committed revision (tests).
     pub fn attach_edge(&self) {
         let none = Arc::new(onramp_core::health::NoHealth);
-        self.edges.attach_local(LOCAL_EDGE, "local", Vec::new(), none);
+        let rev = self.committed_revision();
+        self.edges
+            .attach_local(LOCAL_EDGE, "local", Vec::new(), rev, none);
     }
 
     /// The in-process edge of `attach_edge` applied everything up to `rev`.

@@ -124,6 +124,9 @@ mod tests {
         let quiet = next(&c, "r", Some(r2), Duration::from_millis(20)).await;
         assert_eq!(quiet, None, "nothing new within the wait");
         let ahead = next(&c, "r", Some(r2 + 5), Duration::from_millis(20)).await;
-        assert!(matches!(ahead, Some(Update::Full(_))), "an edge ahead of the store starts over");
+        assert!(
+            matches!(ahead, Some(Update::Full(_))),
+            "an edge ahead of the store starts over"
+        );
     }
 }

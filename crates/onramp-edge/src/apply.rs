@@ -263,7 +263,8 @@ impl EdgeState {
             return self.open_new(spec, accel).await;
         };
         let prev = open.rt.load_full();
-        if (Arc::ptr_eq(&prev.spec, spec) || prev.spec == *spec) && Arc::ptr_eq(&prev.accel, &accel) {
+        if (Arc::ptr_eq(&prev.spec, spec) || prev.spec == *spec) && Arc::ptr_eq(&prev.accel, &accel)
+        {
             return Ok(());
         }
         let rt = Arc::new(ListenerRt::build(

@@ -217,6 +217,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         LOCAL_EDGE,
         &cfg.region,
         vec![cfg.bind_address.to_string()],
+        0,
         edge.status(),
     );
     tokio::spawn(reconcile::run(control.clone(), cfg.region.clone(), tx));

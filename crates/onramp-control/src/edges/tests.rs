@@ -19,7 +19,11 @@ fn report(applied: u64, h: Vec<(&str, BindingHealth)>) -> Report {
 #[test]
 fn statuses_wait_for_the_live_edges_of_the_region_only() {
     let e = Edges::default();
-    assert_eq!(e.applied_in(Some("r1"), 9), 9, "no edge: nothing holds back");
+    assert_eq!(
+        e.applied_in(Some("r1"), 9),
+        9,
+        "no edge: nothing holds back"
+    );
     e.register("e1", "r1", vec!["127.0.1.1".into()], 3);
     e.register("e2", "r1", vec!["127.0.1.2".into()], 5);
     e.register("e3", "r2", vec!["127.0.2.1".into()], 7);
@@ -28,7 +32,10 @@ fn statuses_wait_for_the_live_edges_of_the_region_only() {
     assert_eq!(e.applied_in(None, 9), 3);
     assert!(e.report("e1", report(6, vec![])));
     assert_eq!(e.applied_in(Some("r1"), 9), 5);
-    assert!(!e.report("nobody", report(1, vec![])), "unknown edges register first");
+    assert!(
+        !e.report("nobody", report(1, vec![])),
+        "unknown edges register first"
+    );
     // A silent edge is lost: it no longer holds statuses back.
     e.set_lost_after(Duration::from_millis(30));
     std::thread::sleep(Duration::from_millis(40));
@@ -36,9 +43,17 @@ fn statuses_wait_for_the_live_edges_of_the_region_only() {
     assert_eq!(e.applied_in(Some("r1"), 9), 8);
     assert_eq!(e.applied_in(Some("r2"), 9), 9);
     let listed = e.list();
-    let lost: Vec<&str> = listed.iter().filter(|i| !i.live).map(|i| i.name.as_str()).collect();
+    let lost: Vec<&str> = listed
+        .iter()
+        .filter(|i| !i.live)
+        .map(|i| i.name.as_str())
+        .collect();
     assert_eq!(lost, ["e1", "e3"]);
-    assert_eq!(e.regions()["r1"], ["127.0.1.2"], "the live edges' addresses");
+    assert_eq!(
+        e.regions()["r1"],
+        ["127.0.1.2"],
+        "the live edges' addresses"
+    );
 }
 
 #[test]
@@ -49,7 +64,10 @@ fn health_is_abnormal_when_any_live_edge_sees_it_down() {
     assert_eq!(e.binding("b"), None, "no result yet");
     e.report("e1", report(1, vec![("b", health(true, &[]))]));
     assert!(e.binding("b").unwrap().healthy);
-    e.report("e2", report(1, vec![("b", health(false, &["127.0.0.9:80"]))]));
+    e.report(
+        "e2",
+        report(1, vec![("b", health(false, &["127.0.0.9:80"]))]),
+    );
     let h = e.binding("b").unwrap();
     assert!(!h.healthy);
     assert_eq!(h.down, ["127.0.0.9:80"]);
@@ -79,7 +97,10 @@ fn traffic_is_summed_over_edges_and_failures_named_by_edge() {
     for (name, bytes) in [("e1", 10), ("e2", 32)] {
         let mut r = report(1, vec![]);
         r.series = vec![("l".into(), vec![sample(bytes)])];
-        r.binding_series = vec![("b".into(), vec![(minute, if bytes > 20 { 0.0 } else { 1.0 })])];
+        r.binding_series = vec![(
+            "b".into(),
+            vec![(minute, if bytes > 20 { 0.0 } else { 1.0 })],
+        )];
         e.report(name, r);
     }
     let s = e.listener_series("l", minute, minute + 60);

@@ -96,7 +96,11 @@ pub fn accelerator_spec(a: &Accelerator) -> AcceleratorSpec {
 /// The accelerator through which the edges of `region` serve listener `l`, if they serve it:
 /// its owner, or for a group's listener the group's first member (by ID) served there. A group
 /// listener is served once per edge, whatever the number of its members in the region.
-pub fn serving_accelerator<'a>(st: &'a State, region: &str, l: &Listener) -> Option<&'a Accelerator> {
+pub fn serving_accelerator<'a>(
+    st: &'a State,
+    region: &str,
+    l: &Listener,
+) -> Option<&'a Accelerator> {
     match &l.owner {
         Owner::Accelerator(a) => st.accelerators.get(a).filter(|a| serves(a, region)),
         Owner::Group(g) => st.members_of(g).find(|a| serves(a, region)),

@@ -60,7 +60,11 @@ fn record(r: &mut Rng) -> Record {
                 false => Owner::Group(r.pick(&GROUPS).into()),
             },
             ports: vec![PortRange::single(1000 + r.below(3) as u16)],
-            scheduler: if r.coin() { Scheduler::Rr } else { Scheduler::Wrr },
+            scheduler: if r.coin() {
+                Scheduler::Rr
+            } else {
+                Scheduler::Wrr
+            },
             access: r.coin().then(|| AccessControl {
                 ip_group_id: r.pick(&IPGS).into(),
                 kind: AccessKind::Black,

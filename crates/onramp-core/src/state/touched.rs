@@ -121,9 +121,7 @@ impl State {
                     listener(&b.listener_id);
                 }
             }
-            Kind::IpGroup => self
-                .listeners_of_ip_group(id)
-                .for_each(|l| listener(&l.id)),
+            Kind::IpGroup => self.listeners_of_ip_group(id).for_each(|l| listener(&l.id)),
             Kind::Account | Kind::Key | Kind::Task => {}
         }
     }
