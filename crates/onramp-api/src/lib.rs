@@ -136,8 +136,42 @@ impl Api {
             .check(account, secret_id, nonce, timestamp, now)
     }
 
-    pub fn region(&self, id: &str) -> Option<&Region> {
-        self.cfg.regions.iter().find(|r| r.id == id)
+    /// The regions edges serve, by ID: the configured ones (`onramp serve`'s own `--region`)
+    /// and every region an edge registered in.
+    pub fn regions(&self) -> Vec<Region> {
+        let mut ids: std::collections::BTreeSet<String> =
+            self.cfg.regions.iter().map(|r| r.id.clone()).collect();
+        ids.extend(self.control.edges().regions().into_keys());
+        ids.into_iter()
+            .map(|id| match self.cfg.regions.iter().find(|r| r.id == id) {
+                Some(r) => r.clone(),
+                None => Region {
+                    name: id.clone(),
+                    id,
+                },
+            })
+            .collect()
+    }
+
+    pub fn region(&self, id: &str) -> Option<Region> {
+        self.regions().into_iter().find(|r| r.id == id)
+    }
+
+    /// The addresses clients reach the accelerators of `region` on: its live edges' addresses,
+    /// else the configured bind address.
+    pub fn access_addresses(&self, region: &str) -> Vec<String> {
+        let mut addrs = self
+            .control
+            .edges()
+            .regions()
+            .remove(region)
+            .unwrap_or_default();
+        addrs.sort();
+        addrs.dedup();
+        if addrs.is_empty() {
+            addrs.push(self.cfg.bind_address.clone());
+        }
+        addrs
     }
 }
 

@@ -152,9 +152,9 @@ impl Edges {
         }
     }
 
-    /// Whether `name` is registered with this node.
-    pub fn knows(&self, name: &str) -> bool {
-        lock(&self.inner).contains_key(name)
+    /// The region of edge `name`, if it is registered with this node.
+    pub fn region_of(&self, name: &str) -> Option<String> {
+        lock(&self.inner).get(name).map(|e| e.region.clone())
     }
 
     /// A report from edge `name`; `false` when the edge is not registered here (it must
@@ -244,18 +244,22 @@ impl Edges {
             .collect()
     }
 
-    /// The regions edges registered in, with the addresses of their live edges.
+    /// The regions edges registered in, with the addresses of their live edges (of all its
+    /// edges when none is live: that is still where its listeners are).
     pub fn regions(&self) -> BTreeMap<String, Vec<String>> {
         let now = Instant::now();
         let lost_after = self.lost_after();
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut out: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
         for e in lock(&self.inner).values() {
-            let addrs = out.entry(e.region.clone()).or_default();
+            let (live, all) = out.entry(e.region.clone()).or_default();
+            all.extend(e.addresses.iter().cloned());
             if e.live(now, lost_after) {
-                addrs.extend(e.addresses.iter().cloned());
+                live.extend(e.addresses.iter().cloned());
             }
         }
-        out
+        out.into_iter()
+            .map(|(r, (live, all))| (r, if live.is_empty() { all } else { live }))
+            .collect()
     }
 }
 

@@ -59,20 +59,6 @@ pub async fn next(
     }
 }
 
-/// Feed an in-process edge of `region` from this node until the edge stops.
-pub async fn run(control: Arc<Control>, region: String, tx: tokio::sync::mpsc::Sender<Update>) {
-    let mut at = None;
-    loop {
-        let Some(u) = next(&control, &region, at, Duration::from_secs(30)).await else {
-            continue;
-        };
-        at = Some(u.revision());
-        if tx.send(u).await.is_err() {
-            return;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,25 +7,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use axum::routing::get;
 use axum::Router;
 use onramp_api::{Api, ApiConfig, Region};
-use onramp_control::reconcile;
 use onramp_control::{Control, LOCAL_EDGE};
-use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
+use onramp_edge::{Edge, EdgeConfig, Reporter};
 use onramp_store::Store;
+use onramp_sync::follow::{follow, LocalSource};
+use onramp_sync::server::EdgeApi;
 use onramp_store_postgres::PgStore;
 use onramp_store_sqlite::SqliteStore;
 
+use crate::admin_http;
 use crate::bootstrap;
 use crate::config::{HttpLimits, ServeArgs, ServeConfig};
 use crate::httpd::{self, ConnLimits, Endpoint, Timeouts};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    node(ServeConfig::resolve(args)?, Role::Serve).await
+}
+
+/// `onramp control`: the APIs and the reconciler over a shared store, no data plane.
+pub async fn control(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(flag) = args.edge_flag_given() {
+        bail!("{flag} is a flag of the roles with an edge (`onramp serve`, `onramp edge`), not of `onramp control`");
+    }
     let cfg = ServeConfig::resolve(args)?;
-    match onramp_edge::raise_fd_limit() {
-        Ok(limit) => tracing::info!(limit, "descriptor limit"),
-        Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
+    if cfg.edge_token.is_none() {
+        tracing::warn!("no edge token (ONRAMP_EDGE_TOKEN or --edge-token-file): no edge can join this control node");
+    }
+    node(cfg, Role::Control).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// API, reconciler and an in-process edge.
+    Serve,
+    /// API and reconciler only.
+    Control,
+}
+
+async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
+    if role == Role::Serve {
+        match onramp_edge::raise_fd_limit() {
+            Ok(limit) => tracing::info!(limit, "descriptor limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
+        }
     }
     prepare_data_dir(&cfg.data_dir)?;
     let api_socket = bind(cfg.api_listen, "API")?;
@@ -37,6 +63,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
     control.set_quotas(cfg.quotas);
+    control.edges().set_lost_after(cfg.edge_lost_after);
     if bootstrap::ensure_root(&control, &cfg.data_dir, onramp_api::now_millis()).await? {
         println!(
             "onramp: created the root account; its key is in {}",
@@ -46,16 +73,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_cfg = ApiConfig {
         rate_limit: cfg.rate_limit,
         max_body: cfg.max_body,
-        regions: vec![Region {
-            id: cfg.region.clone(),
-            name: cfg.region.clone(),
-        }],
+        regions: match role {
+            Role::Serve => vec![Region {
+                id: cfg.region.clone(),
+                name: cfg.region.clone(),
+            }],
+            Role::Control => Vec::new(),
+        },
         bind_address: cfg.bind_address.to_string(),
         ..ApiConfig::default()
     };
     tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
-    let edge = start_edge(&control, &cfg)?;
-    let status = edge.status();
+    let edge = match role {
+        Role::Serve => Some(start_edge(&control, &cfg)?),
+        Role::Control => None,
+    };
+    let status = edge.as_ref().map(|e| e.status());
     let api = Api::new(control.clone(), control.edges().clone(), api_cfg);
     let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -70,34 +103,44 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.http.max_conns_per_source,
         cfg.http.max_connections,
     );
-    let admin_app = admin_router(
+    let admin_app = admin_http::node_router(
         status,
         control.clone(),
         vec![api_limits.clone(), admin_limits.clone()],
     );
-    let admin = endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http);
-    let admin_stopped = stopped.clone();
-    tokio::spawn(async move {
-        if let Err(e) = httpd::run(admin, admin_stopped).await {
-            tracing::error!(error = %e, "admin endpoint failed");
-        }
-    });
+    spawn_endpoint(endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http), &stopped, "admin");
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let what = match role {
+        Role::Serve => format!("region {}", cfg.region),
+        Role::Control => "control node".to_string(),
+    };
     println!(
-        "onramp: API listening on {scheme}://{} (region {}, store {})",
+        "onramp: API listening on {scheme}://{} ({what}, store {})",
         cfg.api_listen,
-        cfg.region,
         store_kind(&cfg.store)
     );
-    let app = onramp_api::router(api);
+    let edges = EdgeApi::new(control.clone(), cfg.edge_token.clone().map(|t| t.0));
+    let app = onramp_api::router(api).merge(onramp_sync::server::router(edges));
     let api_ep = endpoint(api_socket, tls, app, api_limits, &cfg.http);
     httpd::run(api_ep, stopped)
         .await
         .context("serving the API")?;
     control.flush_audit().await;
-    tokio::task::spawn_blocking(move || edge.shutdown()).await?;
+    if let Some(edge) = edge {
+        tokio::task::spawn_blocking(move || edge.shutdown()).await?;
+    }
     println!("onramp: stopped");
     Ok(())
+}
+
+/// Serve `ep` in the background until `stopped`.
+pub fn spawn_endpoint(ep: Endpoint, stopped: &tokio::sync::watch::Receiver<bool>, what: &'static str) {
+    let stopped = stopped.clone();
+    tokio::spawn(async move {
+        if let Err(e) = httpd::run(ep, stopped).await {
+            tracing::error!(error = %e, "{what} endpoint failed");
+        }
+    });
 }
 
 /// A store URL without its password.
@@ -124,7 +167,7 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Claim `addr` now (a taken port is a clear start-up error) without accepting yet: clients
 /// are refused until `listen`, so an accepted connection means the server is ready.
-fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
+pub fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
     let sock = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -136,13 +179,13 @@ fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
     Ok(sock)
 }
 
-fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
+pub fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
     sock.listen(1024)?;
     sock.set_nonblocking(true)?;
     Ok(sock.into())
 }
 
-fn endpoint(
+pub fn endpoint(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     app: Router,
@@ -178,7 +221,7 @@ pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     bail!("--store '{url}' must start with sqlite:// or postgres://")
 }
 
-async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
+pub async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -220,7 +263,11 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         0,
         edge.status(),
     );
-    tokio::spawn(reconcile::run(control.clone(), cfg.region.clone(), tx));
+    let source = LocalSource {
+        control: control.clone(),
+        region: cfg.region.clone(),
+    };
+    tokio::spawn(follow(source, None, tx, None));
     Ok(edge)
 }
 
@@ -232,44 +279,3 @@ impl Reporter for ControlReporter {
     }
 }
 
-/// The audit writer's counters in Prometheus text.
-fn render_audit(control: &Control) -> String {
-    let c = control.audit_counts();
-    format!(
-        "# HELP onramp_audit_entries_total Audit log entries by what became of them (written, dropped: queue full, failed: refused by the store).\n\
-         # TYPE onramp_audit_entries_total counter\n\
-         onramp_audit_entries_total{{result=\"written\"}} {}\n\
-         onramp_audit_entries_total{{result=\"dropped\"}} {}\n\
-         onramp_audit_entries_total{{result=\"failed\"}} {}\n",
-        c.written, c.dropped, c.failed
-    )
-}
-
-/// `/healthz`, `/readyz` and `/metrics` (the edge's counters and the HTTP endpoints').
-fn admin_router(
-    status: Arc<EdgeStatus>,
-    control: Arc<Control>,
-    endpoints: Vec<Arc<ConnLimits>>,
-) -> Router {
-    let metrics = move || {
-        let status = status.clone();
-        let endpoints = endpoints.clone();
-        let control = control.clone();
-        async move {
-            let mut text = render_prometheus(&status);
-            text.push_str(&render_audit(&control));
-            text.push_str(httpd::METRIC_HEADERS);
-            for e in &endpoints {
-                e.render(&mut text);
-            }
-            (
-                [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                text,
-            )
-        }
-    };
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
-        .route("/metrics", get(metrics))
-}
