@@ -173,7 +173,12 @@ impl Stats {
                     .minutes
                     .range(from..)
                     .map(|(_, v)| *v)
-                    .filter(|v| *v != MinuteSample { minute: v.minute, ..Default::default() })
+                    .filter(|v| {
+                        *v != MinuteSample {
+                            minute: v.minute,
+                            ..Default::default()
+                        }
+                    })
                     .collect();
                 (!busy.is_empty()).then(|| (id.clone(), busy))
             })

@@ -78,8 +78,8 @@ pub fn tls_config(ca: Option<&std::path::Path>) -> anyhow::Result<Arc<rustls::Cl
             let pem = std::fs::read(path)
                 .map_err(|e| anyhow::anyhow!("cannot read --control-ca {}: {e}", path.display()))?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert
-                    .map_err(|e| anyhow::anyhow!("--control-ca {}: {e}", path.display()))?;
+                let cert =
+                    cert.map_err(|e| anyhow::anyhow!("--control-ca {}: {e}", path.display()))?;
                 roots.add(cert)?;
             }
             if roots.is_empty() {
@@ -171,8 +171,14 @@ impl ControlClient {
             let req = Request::builder()
                 .method(method)
                 .uri(format!("{}{path}", self.target.base))
-                .header(http::header::HOST, format!("{}:{}", self.target.host, self.target.port))
-                .header(http::header::AUTHORIZATION, format!("Bearer {}", self.token))
+                .header(
+                    http::header::HOST,
+                    format!("{}:{}", self.target.host, self.target.port),
+                )
+                .header(
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {}", self.token),
+                )
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from(body)))
                 .map_err(|e| ClientError::Connect(shown.clone(), e.to_string()))?;
@@ -193,7 +199,12 @@ impl ControlClient {
         let (status, bytes) = tokio::time::timeout(deadline, work)
             .await
             .map_err(|_| ClientError::Timeout(shown.clone(), deadline))??;
-        let text = || String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>();
+        let text = || {
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        };
         match status {
             StatusCode::OK => Ok(bytes),
             StatusCode::UNAUTHORIZED => Err(ClientError::Unauthorized(shown, text())),
@@ -242,7 +253,10 @@ mod tests {
         let t = parse("https://control.example:8443/").unwrap();
         assert!(t.https && t.host == "control.example" && t.port == 8443 && t.base.is_empty());
         let t = parse("http://[::1]:7080/onramp").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.base.as_str()), ("::1", 7080, "/onramp"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.base.as_str()),
+            ("::1", 7080, "/onramp")
+        );
         assert_eq!(parse("http://127.0.0.1").unwrap().port, 80);
         for bad in ["ftp://x", "127.0.0.1:7080", "http://"] {
             assert!(parse(bad).is_err(), "{bad}");

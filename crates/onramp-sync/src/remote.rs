@@ -64,7 +64,7 @@ impl RemoteSource {
         self.registered = false;
         self.failures += 1;
         self.current = (self.current + 1) % self.nodes.len();
-        if self.failures % self.nodes.len() == 0 {
+        if self.failures.is_multiple_of(self.nodes.len()) {
             let round = (self.failures / self.nodes.len()).min(4) as u32;
             tokio::time::sleep(Duration::from_millis(200) * 2u32.pow(round - 1).min(10)).await;
         }

@@ -71,7 +71,11 @@ pub async fn register(
     applied: Option<u64>,
 ) -> Result<Registered, ClientError> {
     client
-        .post(&format!("{PREFIX}/register"), &me.registration(applied), REPORT_DEADLINE)
+        .post(
+            &format!("{PREFIX}/register"),
+            &me.registration(applied),
+            REPORT_DEADLINE,
+        )
         .await
 }
 
@@ -99,6 +103,13 @@ fn minute_now() -> i64 {
     now - now.rem_euclid(60)
 }
 
+/// A report, and what the node has once it answers it.
+struct Built {
+    report: ReportDto,
+    acked: HashMap<String, BindingHealth>,
+    points: HashMap<String, (i64, f64)>,
+}
+
 /// What one control node has acknowledged.
 #[derive(Default)]
 struct Cursor {
@@ -110,13 +121,8 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The report to send now and the health it acknowledges once answered.
-    fn build(
-        &self,
-        me: &Identity,
-        status: &EdgeStatus,
-        applied: &Applied,
-    ) -> (ReportDto, HashMap<String, BindingHealth>, HashMap<String, (i64, f64)>) {
+    /// The report to send now and what it acknowledges once answered.
+    fn build(&self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
         let (revision, failures) = applied.get();
         let now: HashMap<String, BindingHealth> = status.health_snapshot().into_iter().collect();
         let full = !self.registered;
@@ -127,7 +133,12 @@ impl Cursor {
             .collect();
         let forget = match full {
             true => Vec::new(),
-            false => self.acked.keys().filter(|k| !now.contains_key(*k)).cloned().collect(),
+            false => self
+                .acked
+                .keys()
+                .filter(|k| !now.contains_key(*k))
+                .cloned()
+                .collect(),
         };
         // Everything kept on a first report; afterwards the minute before this one too (it
         // may have grown at its end).
@@ -137,12 +148,20 @@ impl Cursor {
             .into_iter()
             .map(|(l, ms)| (l, ms.iter().map(MinuteDto::from).collect()))
             .collect();
-        let mut points = if full { HashMap::new() } else { self.points.clone() };
+        let mut points = if full {
+            HashMap::new()
+        } else {
+            self.points.clone()
+        };
         let mut binding_series = Vec::new();
         for (b, ps) in status.binding_series_since(from) {
             let fresh: Vec<(i64, f64)> = ps
                 .into_iter()
-                .filter(|p| points.get(&b).is_none_or(|last| last.0 < p.0 || (last.0 == p.0 && last.1 != p.1)))
+                .filter(|p| {
+                    points
+                        .get(&b)
+                        .is_none_or(|last| last.0 < p.0 || (last.0 == p.0 && last.1 != p.1))
+                })
                 .collect();
             if let Some(last) = fresh.last() {
                 points.insert(b.clone(), *last);
@@ -162,7 +181,11 @@ impl Cursor {
             series,
             binding_series,
         };
-        (report, now, points)
+        Built {
+            report,
+            acked: now,
+            points,
+        }
     }
 }
 
@@ -188,9 +211,9 @@ pub async fn run(
                 }
             }
         }
-        let (report, acked, points) = cursor.build(&me, &status, &applied);
+        let built = cursor.build(&me, &status, &applied);
         let sent: Result<serde_json::Value, _> = client
-            .post(&format!("{PREFIX}/report"), &report, REPORT_DEADLINE)
+            .post(&format!("{PREFIX}/report"), &built.report, REPORT_DEADLINE)
             .await;
         match sent {
             Ok(_) => {
@@ -199,8 +222,8 @@ pub async fn run(
                     failing = false;
                 }
                 cursor.registered = true;
-                cursor.acked = acked;
-                cursor.points = points;
+                cursor.acked = built.acked;
+                cursor.points = built.points;
             }
             Err(ClientError::NotRegistered(_)) => cursor.registered = false,
             Err(e) => {

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
-use serde::Serialize;
 use onramp_control::{reconcile, Control};
 use serde::Deserialize;
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::wire::{ErrorDto, Register, Registered, ReportDto, UpdateDto, PREFIX};
@@ -48,8 +48,8 @@ impl EdgeApi {
         })
     }
 
-    /// `Err(401)` unless `headers` carry the token; logs refusals, rate-limited.
-    fn authorize(&self, headers: &HeaderMap, from: SocketAddr) -> Result<(), Response> {
+    /// `Err(why)` unless `headers` carry the token; logs refusals, rate-limited.
+    fn authorize(&self, headers: &HeaderMap, from: SocketAddr) -> Result<(), &'static str> {
         let given = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -61,12 +61,14 @@ impl EdgeApi {
             (Some(_), Some(_)) => "the edge token is wrong",
         };
         self.log_refusal(from.ip(), why);
-        Err(error(StatusCode::UNAUTHORIZED, why))
+        Err(why)
     }
 
     fn log_refusal(&self, ip: IpAddr, why: &str) {
         let mut m = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
-        let (last, count) = m.entry(ip).or_insert((Instant::now() - Duration::from_secs(60), 0));
+        let (last, count) = m
+            .entry(ip)
+            .or_insert((Instant::now() - Duration::from_secs(60), 0));
         *count += 1;
         if last.elapsed() >= Duration::from_secs(10) {
             tracing::warn!(client = %ip, refused = *count, "edge request refused: {why}");
@@ -78,7 +80,12 @@ impl EdgeApi {
 
 fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => (status, [(http::header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Ok(bytes) => (
+            status,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
@@ -92,10 +99,9 @@ fn error(status: StatusCode, why: &str) -> Response {
     )
 }
 
-/// `body` as a `T`, or a 400 that says what is wrong with it.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad request body: {e}")))
+/// `body` as a `T`, or what is wrong with it.
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad request body: {e}"))
 }
 
 fn bad_name(what: &str, s: &str) -> Option<Response> {
@@ -127,12 +133,12 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = api.authorize(&headers, from) {
-        return r;
+    if let Err(why) = api.authorize(&headers, from) {
+        return error(StatusCode::UNAUTHORIZED, why);
     }
     let r: Register = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
     let bad = bad_name("name", &r.name)
         .or_else(|| bad_name("region", &r.region))
@@ -166,15 +172,18 @@ async fn updates(
     headers: HeaderMap,
     q: Result<Query<Poll>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(r) = api.authorize(&headers, from) {
-        return r;
+    if let Err(why) = api.authorize(&headers, from) {
+        return error(StatusCode::UNAUTHORIZED, why);
     }
     let Query(q) = match q {
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
     let Some(region) = api.control.edges().region_of(&q.name) else {
-        return error(StatusCode::CONFLICT, "not registered with this control node");
+        return error(
+            StatusCode::CONFLICT,
+            "not registered with this control node",
+        );
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(MAX_WAIT.as_secs())).min(MAX_WAIT);
     let control = api.control.clone();
@@ -191,12 +200,13 @@ async fn updates(
     })
     .await;
     match body {
-        Ok(Ok(bytes)) => (
-            [(http::header::CONTENT_TYPE, "application/json")],
-            bytes,
-        )
-            .into_response(),
-        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "cannot encode the update"),
+        Ok(Ok(bytes)) => {
+            ([(http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the update",
+        ),
     }
 }
 
@@ -206,18 +216,21 @@ async fn report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = api.authorize(&headers, from) {
-        return r;
+    if let Err(why) = api.authorize(&headers, from) {
+        return error(StatusCode::UNAUTHORIZED, why);
     }
     let r: ReportDto = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
     let name = r.name.clone();
     if api.control.edges().report(&name, r.into_report()) {
         json(StatusCode::OK, &serde_json::json!({"ok": true}))
     } else {
-        error(StatusCode::CONFLICT, "not registered with this control node")
+        error(
+            StatusCode::CONFLICT,
+            "not registered with this control node",
+        )
     }
 }
 

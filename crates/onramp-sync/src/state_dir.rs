@@ -46,7 +46,10 @@ pub fn load(dir: &Path) -> anyhow::Result<Option<Snapshot>> {
     for line in BufReader::new(changes).lines() {
         let Ok(line) = line else { break };
         let Ok(dto) = serde_json::from_str::<UpdateDto>(&line) else {
-            tracing::warn!("ignoring a torn last line of {}", dir.join(CHANGES).display());
+            tracing::warn!(
+                "ignoring a torn last line of {}",
+                dir.join(CHANGES).display()
+            );
             break;
         };
         // Deltas chain: each starts where the one before ended. One that ends at or before

@@ -71,7 +71,10 @@ mod hex_ranges {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(r: &[(u128, u128)], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(r.iter().map(|(lo, hi)| [format!("{lo:x}"), format!("{hi:x}")]))
+        s.collect_seq(
+            r.iter()
+                .map(|(lo, hi)| [format!("{lo:x}"), format!("{hi:x}")]),
+        )
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u128, u128)>, D::Error> {

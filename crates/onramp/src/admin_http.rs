@@ -63,7 +63,10 @@ pub fn edges_json(control: &Control) -> Value {
 }
 
 fn json_response(v: Value) -> impl axum::response::IntoResponse {
-    ([(http::header::CONTENT_TYPE, "application/json")], v.to_string())
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
 }
 
 fn prometheus(text: String) -> impl axum::response::IntoResponse {

@@ -108,7 +108,10 @@ impl ServeArgs {
             ("--fd-reserve", self.fd_reserve.is_some()),
             ("--max-flows", self.max_flows.is_some()),
             ("--max-udp-flows", self.max_udp_flows.is_some()),
-            ("--udp-flows-per-source", self.udp_flows_per_source.is_some()),
+            (
+                "--udp-flows-per-source",
+                self.udp_flows_per_source.is_some(),
+            ),
             ("--access-log", self.access_log.is_some()),
         ]
         .into_iter()

@@ -125,12 +125,18 @@ impl EdgeNodeConfig {
         let control = nonempty(a.control)
             .or(f.control)
             .context("--control URL[,URL…] is needed: the control nodes to follow")?;
-        let name = a.name.or(f.name).context("--name is needed: this edge's name")?;
+        let name = a
+            .name
+            .or(f.name)
+            .context("--name is needed: this edge's name")?;
         if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control() || c == ' ') {
             bail!("--name '{name}' must be 1-64 characters without spaces");
         }
         let region = config::region(a.region.or(f.region).context("--region is needed")?)?;
-        let bind_text = a.bind_address.or(f.bind_address).unwrap_or_else(|| "0.0.0.0".into());
+        let bind_text = a
+            .bind_address
+            .or(f.bind_address)
+            .unwrap_or_else(|| "0.0.0.0".into());
         let bind_address: IpAddr = bind_text
             .parse()
             .with_context(|| format!("--bind-address '{bind_text}' is not an IP address"))?;
@@ -143,7 +149,9 @@ impl EdgeNodeConfig {
         }
         let admin_listen = config::addr(
             "admin-listen",
-            &a.admin_listen.or(f.admin_listen).unwrap_or_else(|| "127.0.0.1:7082".into()),
+            &a.admin_listen
+                .or(f.admin_listen)
+                .unwrap_or_else(|| "127.0.0.1:7082".into()),
         )?;
         let state_dir = a
             .state_dir
@@ -162,7 +170,10 @@ impl EdgeNodeConfig {
             fd_reserve: a.fd_reserve.or(f.fd_reserve),
             max_flows: a.max_flows.or(f.max_flows),
             max_udp_flows: a.max_udp_flows.or(f.max_udp_flows).unwrap_or(65_536),
-            udp_flows_per_source: a.udp_flows_per_source.or(f.udp_flows_per_source).unwrap_or(64),
+            udp_flows_per_source: a
+                .udp_flows_per_source
+                .or(f.udp_flows_per_source)
+                .unwrap_or(64),
             access_log: Some(onramp_edge::access_log::Sink::parse(&access_log)),
             ..EdgeConfig::default()
         };
@@ -210,23 +221,38 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
     let writer = StateWriter::start(&cfg.state_dir, kept.clone())?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let at = kept.map(|snap| {
-        tracing::info!(revision = snap.revision, listeners = snap.listeners.len(), "serving the configuration kept in the state directory");
+        tracing::info!(
+            revision = snap.revision,
+            listeners = snap.listeners.len(),
+            "serving the configuration kept in the state directory"
+        );
         let rev = snap.revision;
         let _ = tx.try_send(Update::Full(Arc::new(snap)));
         rev
     });
     let applied = Arc::new(Applied::default());
-    let edge = Edge::start(cfg.data_plane.clone(), rx, applied.clone()).context("starting the edge")?;
+    let edge =
+        Edge::start(cfg.data_plane.clone(), rx, applied.clone()).context("starting the edge")?;
     let status = edge.status();
     let source = RemoteSource::new(cfg.me.clone(), pollers);
     tokio::spawn(follow(source, at, tx, Some(writer)));
     for c in reporters {
         let every = onramp_sync::server::REPORT_EVERY;
-        tokio::spawn(report::run(c, cfg.me.clone(), status.clone(), applied.clone(), every));
+        tokio::spawn(report::run(
+            c,
+            cfg.me.clone(),
+            status.clone(),
+            applied.clone(),
+            every,
+        ));
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::serve::shutdown_on_signal(stop));
-    let limits = ConnLimits::new("admin", ADMIN_LIMITS.max_conns_per_source, ADMIN_LIMITS.max_connections);
+    let limits = ConnLimits::new(
+        "admin",
+        ADMIN_LIMITS.max_conns_per_source,
+        ADMIN_LIMITS.max_connections,
+    );
     let shown = json!({
         "role": "edge",
         "name": cfg.me.name,
@@ -244,7 +270,13 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
         v
     });
     let app = admin_http::edge_router(status, vec![limits.clone()], view);
-    let admin = crate::serve::endpoint(crate::serve::listen(admin_socket)?, None, app, limits, &ADMIN_LIMITS);
+    let admin = crate::serve::endpoint(
+        crate::serve::listen(admin_socket)?,
+        None,
+        app,
+        limits,
+        &ADMIN_LIMITS,
+    );
     println!(
         "onramp: edge {} (region {}) on {}, following {}",
         cfg.me.name,
@@ -252,7 +284,9 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
         cfg.data_plane.bind_address,
         cfg.control.join(",")
     );
-    crate::httpd::run(admin, stopped).await.context("serving the admin endpoint")?;
+    crate::httpd::run(admin, stopped)
+        .await
+        .context("serving the admin endpoint")?;
     tokio::task::spawn_blocking(move || edge.shutdown()).await?;
     println!("onramp: stopped");
     Ok(())

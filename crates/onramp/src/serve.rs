@@ -12,10 +12,10 @@ use onramp_api::{Api, ApiConfig, Region};
 use onramp_control::{Control, LOCAL_EDGE};
 use onramp_edge::{Edge, EdgeConfig, Reporter};
 use onramp_store::Store;
-use onramp_sync::follow::{follow, LocalSource};
-use onramp_sync::server::EdgeApi;
 use onramp_store_postgres::PgStore;
 use onramp_store_sqlite::SqliteStore;
+use onramp_sync::follow::{follow, LocalSource};
+use onramp_sync::server::EdgeApi;
 
 use crate::admin_http;
 use crate::bootstrap;
@@ -108,7 +108,11 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
         control.clone(),
         vec![api_limits.clone(), admin_limits.clone()],
     );
-    spawn_endpoint(endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http), &stopped, "admin");
+    spawn_endpoint(
+        endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http),
+        &stopped,
+        "admin",
+    );
     let scheme = if tls.is_some() { "https" } else { "http" };
     let what = match role {
         Role::Serve => format!("region {}", cfg.region),
@@ -134,7 +138,11 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
 }
 
 /// Serve `ep` in the background until `stopped`.
-pub fn spawn_endpoint(ep: Endpoint, stopped: &tokio::sync::watch::Receiver<bool>, what: &'static str) {
+pub fn spawn_endpoint(
+    ep: Endpoint,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+) {
     let stopped = stopped.clone();
     tokio::spawn(async move {
         if let Err(e) = httpd::run(ep, stopped).await {
@@ -278,4 +286,3 @@ impl Reporter for ControlReporter {
         self.0.edges().applied_local(LOCAL_EDGE, revision, failures);
     }
 }
-

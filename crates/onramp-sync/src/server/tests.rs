@@ -26,7 +26,13 @@ async fn control() -> (tempfile::TempDir, Arc<Control>) {
     (dir, c)
 }
 
-async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, serde_json::Value) {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
     let mut req = http::Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -37,7 +43,10 @@ async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: 
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 const REG: &str = r#"{"name":"e1","region":"r1","addresses":["127.0.1.1"]}"#;
@@ -58,7 +67,10 @@ async fn a_wrong_or_missing_token_gets_401_and_nothing_else() {
     let closed = router(EdgeApi::new(c, None));
     let (s, body) = call(&closed, "POST", "/edge/v1/register", Some(""), REG).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert!(body["error"].as_str().unwrap().contains("ONRAMP_EDGE_TOKEN"));
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("ONRAMP_EDGE_TOKEN"));
 }
 
 #[tokio::test]
@@ -73,15 +85,28 @@ async fn an_edge_registers_gets_its_region_then_changes_and_reports() {
     let (_, full) = call(&app, "GET", "/edge/v1/updates?name=e1", Some("t"), "").await;
     assert_eq!(full["kind"], "full");
     assert_eq!(full["listeners"][0]["id"], "l");
-    let (_, none) = call(&app, "GET", &format!("/edge/v1/updates?name=e1&since={rev}&wait=0"), Some("t"), "").await;
+    let (_, none) = call(
+        &app,
+        "GET",
+        &format!("/edge/v1/updates?name=e1&since={rev}&wait=0"),
+        Some("t"),
+        "",
+    )
+    .await;
     assert_eq!(none, serde_json::json!({"kind": "none", "revision": rev}));
-    let report = format!(r#"{{"name":"e1","applied":{rev},"health":[{{"binding":"b","healthy":false,"down":["127.0.0.2:80"]}}]}}"#);
+    let report = format!(
+        r#"{{"name":"e1","applied":{rev},"health":[{{"binding":"b","healthy":false,"down":["127.0.0.2:80"]}}]}}"#
+    );
     let (s, _) = call(&app, "POST", "/edge/v1/report", Some("t"), &report).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c.applied_in("r1"), rev);
     use onramp_core::health::HealthSource;
     assert_eq!(c.edges().binding("b").unwrap().down, ["127.0.0.2:80"]);
-    for bad in [r#"{"name":"e1"}"#, "not json", r#"{"name":"","region":"r","addresses":[]}"#] {
+    for bad in [
+        r#"{"name":"e1"}"#,
+        "not json",
+        r#"{"name":"","region":"r","addresses":[]}"#,
+    ] {
         let (s, body) = call(&app, "POST", "/edge/v1/register", Some("t"), bad).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }

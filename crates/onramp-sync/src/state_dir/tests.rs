@@ -48,7 +48,10 @@ fn delta(from: u64, revision: u64, put: &[(&str, u16)], removed: &[&str]) -> Upd
 fn settle(dir: &Path, want: &Snapshot) {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while load(dir).unwrap().as_ref() != Some(want) {
-        assert!(std::time::Instant::now() < end, "the state directory caught up");
+        assert!(
+            std::time::Instant::now() < end,
+            "the state directory caught up"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
@@ -71,8 +74,12 @@ fn the_kept_copy_is_the_snapshot_with_its_changes() {
     let want = full(10, &[("l2", 90)]);
     settle(dir.path(), &want);
     drop(w);
-    let mut f = OpenOptions::new().append(true).open(dir.path().join(CHANGES)).unwrap();
-    f.write_all(br#"{"kind":"delta","from":10,"revision":11,"listen"#).unwrap();
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(dir.path().join(CHANGES))
+        .unwrap();
+    f.write_all(br#"{"kind":"delta","from":10,"revision":11,"listen"#)
+        .unwrap();
     assert_eq!(load(dir.path()).unwrap(), Some(want));
 }
 
@@ -93,5 +100,8 @@ fn leftover_changes_of_a_replaced_snapshot_are_skipped_and_gaps_stop_the_replay(
         lines.push(b'\n');
     }
     std::fs::write(dir.path().join(CHANGES), lines).unwrap();
-    assert_eq!(load(dir.path()).unwrap(), Some(full(4, &[("l1", 80), ("l2", 81)])));
+    assert_eq!(
+        load(dir.path()).unwrap(),
+        Some(full(4, &[("l1", 80), ("l2", 81)]))
+    );
 }
