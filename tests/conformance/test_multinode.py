@@ -174,11 +174,6 @@ def test_concurrent_creates_on_two_control_nodes_keep_uniqueness(cluster, placed
         m.wait_for(one_on_port, timeout=10, what="one listener on the raced port, on both nodes")
 
 
-# Two control nodes committing at once: a node that commits revision N+2 while N+1 came from the other
-# node does not load N+1 until its next full reload. Following each other by revision is the store
-# half of issue 11 (the `store` work); until it lands, this shows the loss.
-@pytest.mark.xfail(reason="control nodes following each other by revision: the store half of issue 11",
-                   strict=False)
 def test_concurrent_writes_on_two_control_nodes_lose_nothing(cluster, placed):
     a, b = cluster.a.gaap(), cluster.b.gaap()
     made = []

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use onramp_core::health::EdgeInfo as EdgeView;
 use onramp_core::health::{BindingHealth, HealthSource, MinuteSample};
 
 /// How long an edge may stay silent before it is lost, by default.
@@ -33,6 +34,8 @@ const KEEP_SECS: i64 = 24 * 3600;
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub applied: u64,
+    /// Listeners it has open.
+    pub listeners_open: usize,
     /// Listeners the edge could not open, with why (all of them).
     pub failures: Vec<(String, String)>,
     /// Health: `full` replaces what this node knows; otherwise `set` and `forget` patch it.
@@ -73,6 +76,7 @@ struct Entry {
     addresses: Vec<String>,
     applied: u64,
     seen: Instant,
+    listeners_open: usize,
     failures: BTreeMap<String, String>,
     /// The in-process edge: its status is read where it lives.
     local: Option<Arc<dyn HealthSource>>,
@@ -126,6 +130,7 @@ impl Edges {
             addresses: Vec::new(),
             applied,
             seen: Instant::now(),
+            listeners_open: 0,
             failures: BTreeMap::new(),
             local: None,
             reported: Reported::default(),
@@ -166,6 +171,7 @@ impl Edges {
         };
         e.seen = Instant::now();
         e.applied = r.applied;
+        e.listeners_open = r.listeners_open;
         e.failures = r.failures.into_iter().collect();
         let rep = &mut e.reported;
         if r.health_full {
@@ -283,6 +289,49 @@ fn merge_health(acc: Option<BindingHealth>, h: BindingHealth) -> Option<BindingH
 }
 
 impl HealthSource for Edges {
+    fn edges(&self) -> Vec<EdgeView> {
+        let now_ms = crate::audit::now_millis();
+        let list = self.list();
+        let m = lock(&self.inner);
+        list.into_iter()
+            .map(|i| {
+                let local = m
+                    .get(&i.name)
+                    .and_then(|e| e.local.as_ref())
+                    .map(|s| s.edges());
+                let open = match local.as_ref().and_then(|v| v.first()) {
+                    Some(l) => l.listeners_open,
+                    None => m.get(&i.name).map_or(0, |e| e.listeners_open),
+                };
+                EdgeView {
+                    last_seen_ms: now_ms - i.silent_ms as i64,
+                    name: i.name,
+                    region: i.region,
+                    applied_revision: i.applied,
+                    live: i.live,
+                    listeners_open: open,
+                    listeners_failed: i.failures,
+                }
+            })
+            .collect()
+    }
+
+    fn binding_by_edge(&self, binding_id: &str) -> Vec<(String, BindingHealth)> {
+        let now = Instant::now();
+        let lost_after = self.lost_after();
+        lock(&self.inner)
+            .iter()
+            .filter(|(_, e)| e.live(now, lost_after))
+            .filter_map(|(name, e)| {
+                let h = match &e.local {
+                    Some(src) => src.binding(binding_id),
+                    None => e.reported.health.get(binding_id).cloned(),
+                }?;
+                Some((name.clone(), h))
+            })
+            .collect()
+    }
+
     fn binding(&self, binding_id: &str) -> Option<BindingHealth> {
         self.fold_live(None, None, |acc, e| {
             let h = match &e.local {

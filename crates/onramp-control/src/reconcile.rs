@@ -63,12 +63,12 @@ pub async fn next(
 mod tests {
     use super::*;
     use onramp_core::{Accelerator, Listener, Op, Owner, Record};
-    use onramp_store_sqlite::SqliteStore;
+    use onramp_store_sql::SqlStore;
 
     #[tokio::test]
     async fn an_edge_gets_a_full_snapshot_then_only_what_changed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store).await.unwrap();
         let acc = Op::Put(Record::Accelerator(Accelerator {
             id: "a".into(),

@@ -171,6 +171,7 @@ impl Cursor {
         let report = ReportDto {
             name: me.name.clone(),
             applied: revision,
+            listeners_open: status.info().listeners_open,
             failures: failures
                 .into_iter()
                 .map(|(listener, error)| FailureDto { listener, error })

@@ -462,6 +462,9 @@ pub struct FailureDto {
 pub struct ReportDto {
     pub name: String,
     pub applied: u64,
+    /// Listeners it has open.
+    #[serde(default)]
+    pub listeners_open: usize,
     #[serde(default)]
     pub failures: Vec<FailureDto>,
     #[serde(default)]
@@ -482,6 +485,7 @@ impl ReportDto {
     pub fn into_report(self) -> onramp_control::edges::Report {
         onramp_control::edges::Report {
             applied: self.applied,
+            listeners_open: self.listeners_open,
             failures: self
                 .failures
                 .into_iter()

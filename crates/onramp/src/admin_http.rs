@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use onramp_api::Api;
 use onramp_control::Control;
 use onramp_edge::{render_prometheus, EdgeStatus};
 use serde_json::{json, Value};
@@ -83,20 +84,21 @@ fn basics() -> Router {
 }
 
 /// The admin routes of `serve` and `control`: the edge's counters (with an in-process edge),
-/// the audit writer's, the HTTP endpoints', and `/edges`.
+/// the audit writer's, the status gauges, the HTTP endpoints', and `/edges`.
 pub fn node_router(
     status: Option<Arc<EdgeStatus>>,
-    control: Arc<Control>,
+    api: Arc<Api>,
     endpoints: Vec<Arc<ConnLimits>>,
 ) -> Router {
-    let c = control.clone();
+    let c = api.control.clone();
     let metrics = move || {
         let status = status.clone();
         let endpoints = endpoints.clone();
-        let control = control.clone();
+        let api = api.clone();
         async move {
             let mut text = status.as_deref().map(render_prometheus).unwrap_or_default();
-            text.push_str(&render_audit(&control));
+            text.push_str(&render_audit(&api.control));
+            crate::status::render_metrics(&api, &mut text);
             text.push_str(httpd::METRIC_HEADERS);
             for e in &endpoints {
                 e.render(&mut text);

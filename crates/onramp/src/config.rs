@@ -77,7 +77,8 @@ pub struct ServeArgs {
     /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
     #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
     pub udp_flows_per_source: Option<usize>,
-    /// Access log of listeners with a log tank: a file appended to, `-` for stdout [default: DATA_DIR/access.log]
+    /// Access log of every listener: a file appended to, `-` for stdout. Without it only listeners
+    /// with a log tank log, to DATA_DIR/access.log
     #[arg(long, env = "ONRAMP_ACCESS_LOG")]
     pub access_log: Option<String>,
     /// Most accelerators per account, every dialect [default: 20]
@@ -203,6 +204,8 @@ pub struct ServeConfig {
     pub udp_flows_per_source: usize,
     /// The access-log sink: a file path, or `-` for stdout.
     pub access_log: String,
+    /// The operator named the sink: every listener logs, not only those with a log tank.
+    pub access_log_all: bool,
     /// The quotas every operation enforces.
     pub quotas: onramp_core::Quotas,
     /// The shared token remote edges present; `None`: none may join.
@@ -269,11 +272,10 @@ impl ServeConfig {
             .data_dir
             .or(f.data_dir)
             .unwrap_or_else(|| PathBuf::from("./onramp-data"));
-        let access_log = a
-            .access_log
-            .or(f.access_log)
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
+        let named_log = a.access_log.or(f.access_log).filter(|s| !s.is_empty());
+        let access_log_all = named_log.is_some();
+        let access_log =
+            named_log.unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
         let api_listen = addr(
             "api-listen",
             &a.api_listen
@@ -350,6 +352,7 @@ impl ServeConfig {
                 .or(f.udp_flows_per_source)
                 .unwrap_or(64),
             access_log,
+            access_log_all,
             edge_token: edge_token(a.edge_token_file.or(f.edge_token_file).as_deref())?,
             edge_lost_after: secs(
                 "edge-lost-after",

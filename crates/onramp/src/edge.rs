@@ -165,6 +165,8 @@ impl EdgeNodeConfig {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| state_dir.join("access.log").to_string_lossy().into_owned());
         let data_plane = EdgeConfig {
+            name: name.clone(),
+            region: region.clone(),
             bind_address,
             worker_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
             fd_reserve: a.fd_reserve.or(f.fd_reserve),

@@ -9,8 +9,10 @@ mod bootstrap;
 mod config;
 mod edge;
 mod httpd;
+mod logging;
 mod secrets;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,9 @@ use clap::{Parser, Subcommand};
     about = "A self-hosted layer-4 global accelerator driven by cloud APIs"
 )]
 struct Cli {
+    /// Log lines as text or as one JSON object per line (every role)
+    #[arg(long, global = true, env = "ONRAMP_LOG_FORMAT", value_enum, default_value_t = logging::Format::Text)]
+    log_format: logging::Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,6 +44,8 @@ enum Command {
     Edge(Box<edge::EdgeArgs>),
     /// Operator commands on the store: accounts, keys, status.
     Admin(admin::AdminArgs),
+    /// Ask a running node for its edges, regions, listeners per state and origins per health.
+    Status(status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,12 +58,13 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_tracing();
+    logging::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => run(serve::serve(*args)),
         Command::Control(args) => run(serve::control(*args)),
         Command::Edge(args) => run(edge::run(*args)),
         Command::Admin(args) => run(admin::run(args)),
+        Command::Status(args) => run(status::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,13 +80,4 @@ fn run(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Re
         .enable_all()
         .build()?;
     rt.block_on(fut)
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRAMP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

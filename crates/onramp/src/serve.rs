@@ -12,8 +12,7 @@ use onramp_api::{Api, ApiConfig, Region};
 use onramp_control::{Control, LOCAL_EDGE};
 use onramp_edge::{Edge, EdgeConfig, Reporter};
 use onramp_store::Store;
-use onramp_store_postgres::PgStore;
-use onramp_store_sqlite::SqliteStore;
+use onramp_store_sql::SqlStore;
 use onramp_sync::follow::{follow, LocalSource};
 use onramp_sync::server::EdgeApi;
 
@@ -46,6 +45,15 @@ enum Role {
     Control,
 }
 
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Serve => "serve",
+            Role::Control => "control",
+        }
+    }
+}
+
 async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
     if role == Role::Serve {
         match onramp_edge::raise_fd_limit() {
@@ -56,10 +64,12 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
     prepare_data_dir(&cfg.data_dir)?;
     let api_socket = bind(cfg.api_listen, "API")?;
     let admin_socket = bind(cfg.admin_listen, "admin")?;
-    let tls = match &cfg.tls {
-        Some((cert, key)) => Some(httpd::load_tls(cert, key)?),
+    let tls_files = match &cfg.tls {
+        Some((cert, key)) => Some(httpd::TlsFiles::load(cert, key)?),
         None => None,
     };
+    let tls = tls_files.as_ref().map(httpd::TlsFiles::acceptor);
+    tokio::spawn(httpd::reload_on_sighup(tls_files));
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
     control.set_quotas(cfg.quotas);
@@ -105,9 +115,10 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
     );
     let admin_app = admin_http::node_router(
         status,
-        control.clone(),
+        api.clone(),
         vec![api_limits.clone(), admin_limits.clone()],
-    );
+    )
+    .merge(crate::status::admin_routes(api.clone(), role.name()));
     spawn_endpoint(
         endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http),
         &stopped,
@@ -214,19 +225,13 @@ pub fn endpoint(
 
 /// The backend at `url`, as it is on disk (secrets sealed): `secrets::open_store` wraps it.
 pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let s = SqliteStore::open_url(url)
-            .await
-            .with_context(|| format!("cannot open store {url}"))?;
-        return Ok(Arc::new(s));
+    if onramp_store_sql::dialect::of_url(url).is_none() {
+        bail!("--store '{url}' must start with sqlite:// or postgres://");
     }
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let s = PgStore::open(url)
-            .await
-            .with_context(|| format!("cannot open store {}", redact(url)))?;
-        return Ok(Arc::new(s));
-    }
-    bail!("--store '{url}' must start with sqlite:// or postgres://")
+    let s = SqlStore::open(url)
+        .await
+        .with_context(|| format!("cannot open store {}", redact(url)))?;
+    Ok(Arc::new(s))
 }
 
 pub async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
@@ -253,6 +258,7 @@ pub async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
 fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge> {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let edge_cfg = EdgeConfig {
+        region: cfg.region.clone(),
         bind_address: cfg.bind_address,
         worker_threads: cfg.edge_threads,
         fd_reserve: cfg.fd_reserve,
@@ -260,6 +266,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         max_udp_flows: cfg.max_udp_flows,
         udp_flows_per_source: cfg.udp_flows_per_source,
         access_log: Some(onramp_edge::access_log::Sink::parse(&cfg.access_log)),
+        access_log_all: cfg.access_log_all,
         ..EdgeConfig::default()
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))

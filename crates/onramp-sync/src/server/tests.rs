@@ -2,12 +2,12 @@ use super::*;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use onramp_core::{Accelerator, Listener, Op, Owner, Record};
-use onramp_store_sqlite::SqliteStore;
+use onramp_store_sql::SqlStore;
 use tower::ServiceExt;
 
 async fn control() -> (tempfile::TempDir, Arc<Control>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+    let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
     let c = Control::open(store).await.unwrap();
     let ops = vec![
         Op::Put(Record::Accelerator(Accelerator {
