@@ -137,21 +137,19 @@ impl Api {
             .check(account, secret_id, nonce, timestamp, now)
     }
 
-    /// The regions edges serve, by ID: the configured ones (`onramp serve`'s own `--region`)
-    /// and every region an edge registered in.
+    /// The regions edges serve: the configured ones (`onramp serve`'s own `--region`) in their
+    /// order, then every other region an edge registered in, by ID.
     pub fn regions(&self) -> Vec<Region> {
-        let mut ids: std::collections::BTreeSet<String> =
-            self.cfg.regions.iter().map(|r| r.id.clone()).collect();
-        ids.extend(self.control.edges().regions().into_keys());
-        ids.into_iter()
-            .map(|id| match self.cfg.regions.iter().find(|r| r.id == id) {
-                Some(r) => r.clone(),
-                None => Region {
+        let mut out = self.cfg.regions.clone();
+        for id in self.control.edges().regions().into_keys() {
+            if !out.iter().any(|r| r.id == id) {
+                out.push(Region {
                     name: id.clone(),
                     id,
-                },
-            })
-            .collect()
+                });
+            }
+        }
+        out
     }
 
     pub fn region(&self, id: &str) -> Option<Region> {

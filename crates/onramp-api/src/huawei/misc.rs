@@ -30,7 +30,8 @@ const PAGING: &[&str] = &["limit", "marker"];
 pub fn pops(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     let q = ListQuery::parse(raw_query, PAGING)?;
     let all = ctx.api.regions();
-    let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    let mut ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
     let (page, next) = q.page(&ids, |s| s)?;
     let pops: Vec<Value> = page.iter().map(|id| json!({ "id": id })).collect();
     Ok((StatusCode::OK, listed("pops", pops, next)))
