@@ -364,9 +364,9 @@ impl HealthSource for Edges {
     }
 
     fn listener_series(&self, listener_id: &str, from: i64, to: i64) -> Vec<MinuteSample> {
-        let mut sum: BTreeMap<i64, MinuteSample> = BTreeMap::new();
-        for e in lock(&self.inner).values() {
-            let samples: Vec<MinuteSample> = match &e.local {
+        let per_edge: Vec<Vec<MinuteSample>> = lock(&self.inner)
+            .values()
+            .map(|e| match &e.local {
                 Some(src) => src.listener_series(listener_id, from, to),
                 None => e
                     .reported
@@ -374,20 +374,9 @@ impl HealthSource for Edges {
                     .get(listener_id)
                     .map(|s| s.range(from..to).map(|(_, v)| *v).collect())
                     .unwrap_or_default(),
-            };
-            for s in samples {
-                let t = sum.entry(s.minute).or_insert(MinuteSample {
-                    minute: s.minute,
-                    ..Default::default()
-                });
-                t.bytes_in += s.bytes_in;
-                t.bytes_out += s.bytes_out;
-                t.packets_in += s.packets_in;
-                t.packets_out += s.packets_out;
-                t.peak_conns += s.peak_conns;
-            }
-        }
-        sum.into_values().collect()
+            })
+            .collect();
+        onramp_core::health::merge_minutes(per_edge)
     }
 
     fn binding_series(&self, binding_id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {

@@ -311,6 +311,26 @@ impl State {
             .filter(|a| a.account_id == account)
     }
 
+    /// The account's accelerators, in ID order.
+    pub fn accelerators_of_account<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a Accelerator> + 'a {
+        self.accelerators
+            .values()
+            .filter(move |a| a.account_id == account)
+    }
+
+    /// The account's origins, in ID order.
+    pub fn origins_of_account<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a Origin> + 'a {
+        self.origins
+            .values()
+            .filter(move |o| o.account_id == account)
+    }
+
     pub fn group(&self, account: &str, id: &str) -> Option<&AcceleratorGroup> {
         self.groups.get(id).filter(|g| g.account_id == account)
     }

@@ -421,6 +421,8 @@ pub struct MinuteDto {
     pub packets_out: u64,
     #[serde(default, skip_serializing_if = "is_default")]
     pub peak_conns: u64,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub new_conns: u64,
 }
 
 impl From<&MinuteSample> for MinuteDto {
@@ -432,6 +434,7 @@ impl From<&MinuteSample> for MinuteDto {
             packets_in: m.packets_in,
             packets_out: m.packets_out,
             peak_conns: m.peak_conns,
+            new_conns: m.new_conns,
         }
     }
 }
@@ -445,6 +448,7 @@ impl From<MinuteDto> for MinuteSample {
             packets_in: m.packets_in,
             packets_out: m.packets_out,
             peak_conns: m.peak_conns,
+            new_conns: m.new_conns,
         }
     }
 }

@@ -135,7 +135,7 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
         store_kind(&cfg.store)
     );
     let edges = EdgeApi::new(control.clone(), cfg.edge_token.clone().map(|t| t.0));
-    let app = onramp_api::router(api).merge(onramp_sync::server::router(edges));
+    let app = api_app(api, tls.is_some()).merge(onramp_sync::server::router(edges));
     let api_ep = endpoint(api_socket, tls, app, api_limits, &cfg.http);
     httpd::run(api_ep, stopped)
         .await
@@ -160,6 +160,16 @@ pub fn spawn_endpoint(
             tracing::error!(error = %e, "{what} endpoint failed");
         }
     });
+}
+
+/// Everything the API listener serves: every dialect and the console (`/console/`, with
+/// `Secure` cookies over TLS).
+pub fn api_app(api: Arc<Api>, tls: bool) -> Router {
+    let console = onramp_console::ConsoleConfig {
+        secure_cookies: tls,
+        ..Default::default()
+    };
+    onramp_api::router(api.clone()).merge(onramp_console::router(api, console))
 }
 
 /// A store URL without its password.
