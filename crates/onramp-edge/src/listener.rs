@@ -249,7 +249,7 @@ mod tests {
 
     fn build(s: ListenerSpec, prev: Option<&ListenerRt>) -> ListenerRt {
         ListenerRt::build(
-            s,
+            Arc::new(s),
             prev,
             Arc::new(Counters::default()),
             Arc::new(AccelRt::new(&Default::default())),
