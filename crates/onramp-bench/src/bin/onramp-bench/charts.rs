@@ -83,10 +83,19 @@ mod tests {
         }
         res.add("udp_rate", System::Onramp, 1.0);
         let svg = chart(&res, "tcp_bulk_1_stream", "quick mode").expect("two systems");
-        assert!(svg.contains(">onramp</text>") && svg.contains(">nginx</text>"), "{svg}");
+        assert!(
+            svg.contains(">onramp</text>") && svg.contains(">nginx</text>"),
+            "{svg}"
+        );
         assert!(svg.contains(">12 Gbit/s</text>"), "the median: {svg}");
-        assert!(svg.contains("3 repetitions") && svg.contains("higher is better"), "{svg}");
-        assert!(chart(&res, "udp_rate", "").is_none(), "one system: no chart");
+        assert!(
+            svg.contains("3 repetitions") && svg.contains("higher is better"),
+            "{svg}"
+        );
+        assert!(
+            chart(&res, "udp_rate", "").is_none(),
+            "one system: no chart"
+        );
         let dir = std::env::temp_dir().join(format!("onramp-bench-charts-{}", std::process::id()));
         let drawn = write(&res, &dir, "x").unwrap();
         assert_eq!(drawn, ["tcp_bulk_1_stream"]);

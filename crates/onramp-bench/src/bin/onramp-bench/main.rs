@@ -259,10 +259,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut machine = machine;
     machine["seconds"] = json!(started.elapsed().as_secs());
     machine["loadavg_end"] = json!(loadavg());
+    // The load average says how busy the machine was (other work shares these CPUs).
+    let load = |k: &str| {
+        machine[k]
+            .as_str()
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string()
+    };
     let label = format!(
-        "{} mode, {} CPUs",
+        "{} mode, {} CPUs, load {}–{}",
         machine["mode"].as_str().unwrap_or(""),
-        machine["nproc"]
+        machine["nproc"],
+        load("loadavg_start"),
+        load("loadavg_end")
     );
     res.write(&ctx.out, machine)?;
     let drawn = charts::write(&res, &ctx.out, &label)?;
