@@ -48,7 +48,10 @@ pub fn chart(res: &Results, id: &'static str, machine: &str) -> Option<String> {
                 Better::Lower
             },
             bars,
-            note: format!("{m} · {reps} repetitions", m = machine),
+            note: format!(
+                "{machine} · {reps} repetition{}",
+                if reps == 1 { "" } else { "s" }
+            ),
         }
         .svg(),
     )
