@@ -16,6 +16,7 @@ pub mod caller;
 pub mod gaap;
 pub mod huawei;
 pub mod once;
+pub mod summary;
 pub mod tencent;
 #[cfg(test)]
 mod test_support;

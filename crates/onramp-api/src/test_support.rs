@@ -8,7 +8,7 @@ use crate::{Api, ApiConfig};
 pub(crate) async fn temp_api(cfg: ApiConfig) -> (Arc<Api>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
-        onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+        onramp_store_sql::SqlStore::sqlite(&dir.path().join("db"))
             .await
             .unwrap(),
     );

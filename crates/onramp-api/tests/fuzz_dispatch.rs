@@ -128,7 +128,7 @@ impl Env {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let app = rt.block_on(async {
-            let store = onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+            let store = onramp_store_sql::SqlStore::sqlite(&dir.path().join("db"))
                 .await
                 .unwrap();
             let control = onramp_control::Control::open(Arc::new(store))

@@ -2,7 +2,8 @@
 //! once; one background task appends what arrives in batches (one store transaction per batch,
 //! at most 256 entries or 50 ms apart), so an API request never waits for a second transaction.
 //! When the channel is full the entry is dropped, counted and logged (at most every 10 s).
-//! The same task prunes entries older than the retention once an hour.
+//! The same task prunes entries older than the retention once an hour, on one control node at a
+//! time: the one that holds the store's `audit-prune` lease.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,10 +53,10 @@ pub struct AuditCounts {
 
 impl AuditLog {
     /// Start the writer task on the current runtime.
-    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn start(store: Arc<dyn Store>, node: String) -> Self {
         let (tx, rx) = mpsc::channel(AUDIT_QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(store, rx, counters.clone()));
+        tokio::spawn(run(store, node, rx, counters.clone()));
         Self {
             tx,
             counters,
@@ -98,7 +99,12 @@ fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, counters: Arc<Counters>) {
+async fn run(
+    store: Arc<dyn Store>,
+    node: String,
+    mut rx: mpsc::Receiver<Msg>,
+    counters: Arc<Counters>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut flushes = Vec::new();
     let mut next_prune = Instant::now();
@@ -125,14 +131,31 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>, counters: Arc<C
         }
         if Instant::now() >= next_prune {
             next_prune = Instant::now() + PRUNE_EVERY;
-            match store.prune_audit(now_millis() - AUDIT_RETENTION_MS).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(pruned = n, "audit entries past retention removed"),
-                Err(e) => tracing::warn!(error = %e, "cannot prune the audit log"),
-            }
+            prune(&*store, &node).await;
         }
     }
     write(&*store, &mut batch, &counters).await;
+}
+
+/// Prune, if this node holds the lease (held a little less than the period, so the node that
+/// pruned last does not keep it forever when it is late).
+async fn prune(store: &dyn Store, node: &str) {
+    match store
+        .try_lease("audit-prune", node, PRUNE_EVERY - PRUNE_EVERY / 10)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take the audit-prune lease");
+            return;
+        }
+    }
+    match store.prune_audit(now_millis() - AUDIT_RETENTION_MS).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "audit entries past retention removed"),
+        Err(e) => tracing::warn!(error = %e, "cannot prune the audit log"),
+    }
 }
 
 async fn write(store: &dyn Store, batch: &mut Vec<AuditEntry>, counters: &Counters) {

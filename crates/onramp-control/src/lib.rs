@@ -9,12 +9,20 @@
 //! has applied). A resource whose revision is above `applied` is still being created/changed.
 //! Until an edge attaches (`attach_edge`), commits count as applied at once.
 //!
+//! Every committed batch, this node's or another node's, is also kept for a while in a bounded
+//! window (`changes_since`, see `changes`), so the rest of the process follows changes by
+//! revision at a cost that follows the change, not the store.
+//!
 //! Writes are also recorded in the audit log through `audit` (see the `audit` module): handed to a
 //! background writer, never awaited by the request.
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod changes;
+mod follow;
 pub mod reconcile;
+
+pub use changes::Change;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -41,6 +49,8 @@ pub struct Control {
     edge_attached: AtomicBool,
     audit: audit::AuditLog,
     quotas: std::sync::RwLock<onramp_core::Quotas>,
+    window: std::sync::Mutex<changes::Window>,
+    node: String,
 }
 
 impl Control {
@@ -49,8 +59,9 @@ impl Control {
         let loaded = store.load().await?;
         let state = State::from_records(loaded.revision, loaded.records);
         let (committed, _) = watch::channel(loaded.revision);
+        let node = format!("node-{:016x}", rand::random::<u64>());
         Ok(Arc::new(Self {
-            audit: audit::AuditLog::start(store.clone()),
+            audit: audit::AuditLog::start(store.clone(), node.clone()),
             store,
             applied: AtomicU64::new(loaded.revision),
             state: RwLock::new(state),
@@ -58,6 +69,8 @@ impl Control {
             committed,
             edge_attached: AtomicBool::new(false),
             quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
+            window: std::sync::Mutex::new(changes::Window::new(loaded.revision)),
+            node,
         }))
     }
 
@@ -96,80 +109,98 @@ impl Control {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Compute a batch from the current state and commit it. `f` returns the ops and a value
+    /// Compute a batch from the latest state and commit it. `f` returns the ops and a value
     /// for the caller; an empty batch commits nothing and returns the current revision.
+    ///
+    /// The store's writer lock is taken first and this node catches up with what other
+    /// processes committed before `f` runs, so `f` decides on the state the commit lands on:
+    /// writes are serialisable across control nodes, not only unique.
     pub async fn write<R, E>(
         &self,
         f: impl FnOnce(&State) -> Result<(Vec<Op>, R), E>,
     ) -> Result<(u64, R), WriteError<E>> {
         let _w = self.writer.lock().await;
-        // Another process (an admin command, another control node) may have written: validate
-        // against the latest state.
-        self.reload_if_behind().await?;
-        let (ops, out) = {
+        let tx = self.begin_current().await?;
+        let decided = {
             let s = self.state();
-            f(&s).map_err(WriteError::Rejected)?
+            f(&s)
         };
-        if ops.is_empty() {
-            return Ok((self.committed_revision(), out));
-        }
-        let rev = self.store.commit(&ops).await?;
-        {
-            let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
-            s.apply(rev, &ops);
-        }
-        self.committed.send_replace(rev);
-        if !self.edge_attached.load(Ordering::Acquire) {
-            self.applied.fetch_max(rev, Ordering::AcqRel);
-        }
+        let (ops, out) = match decided {
+            Ok((ops, out)) if !ops.is_empty() => (ops, out),
+            Ok((_, out)) => {
+                tx.rollback().await;
+                return Ok((self.committed_revision(), out));
+            }
+            Err(e) => {
+                tx.rollback().await;
+                return Err(WriteError::Rejected(e));
+            }
+        };
+        let rev = tx.commit(&ops).await?;
+        self.publish(rev, ops);
         Ok((rev, out))
     }
 
-    /// Reload the state if the store moved past what this node knows (others wrote to it).
-    /// Returns whether it reloaded.
-    pub async fn refresh(&self) -> Result<bool, StoreError> {
-        if self.store.revision().await? <= self.committed_revision() {
-            return Ok(false);
-        }
-        let _w = self.writer.lock().await;
-        self.reload_if_behind().await
+    /// Make the batch committed at `rev` seen: patch the state, keep it in the window, then
+    /// wake the subscribers. Callers hold the writer lock, so batches arrive in order.
+    fn publish(&self, rev: u64, ops: Vec<Op>) {
+        let ops: Arc<[Op]> = ops
+            .into_iter()
+            .map(|op| match op {
+                Op::Put(mut r) => {
+                    r.set_revision(rev);
+                    Op::Put(r)
+                }
+                delete => delete,
+            })
+            .collect();
+        self.state
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(rev, &ops);
+        self.window().push(Change { revision: rev, ops });
+        self.advance(rev);
     }
 
-    /// Callers hold the writer lock.
-    async fn reload_if_behind(&self) -> Result<bool, StoreError> {
-        if self.store.revision().await? <= self.committed_revision() {
-            return Ok(false);
-        }
-        let loaded = self.store.load().await?;
-        let rev = loaded.revision;
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) =
-            State::from_records(rev, loaded.records);
+    /// The committed revision moved to `rev`: tell the subscribers.
+    fn advance(&self, rev: u64) {
         self.committed.send_replace(rev);
         if !self.edge_attached.load(Ordering::Acquire) {
             self.applied.fetch_max(rev, Ordering::AcqRel);
         }
-        tracing::info!(
-            revision = rev,
-            "reloaded the state written by another process"
-        );
-        Ok(true)
     }
 
-    /// Follow writes made by other processes, checking every `every`.
-    pub async fn follow_store(self: Arc<Self>, every: std::time::Duration) {
-        loop {
-            tokio::time::sleep(every).await;
-            if let Err(e) = self.refresh().await {
-                tracing::warn!(error = %e, "cannot read the store revision");
-            }
-        }
+    fn window(&self) -> std::sync::MutexGuard<'_, changes::Window> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The batches after `rev`, in revision order, while they are still held in memory
+    /// (a bounded window); `None` when `rev` is older than the window (take a full snapshot).
+    pub fn changes_since(&self, rev: u64) -> Option<Vec<Change>> {
+        self.window().since(rev)
+    }
+
+    /// This node's name as a lease holder (random per process).
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// Take or renew the store's lease `name` for this node for `ttl`: whether this node holds
+    /// it (background work that must run once across control nodes runs only then).
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.store.try_lease(name, &self.node, ttl).await
     }
 
     pub fn committed_revision(&self) -> u64 {
         *self.committed.borrow()
     }
 
-    /// Watch committed revisions (the reconciler follows this).
+    /// Watch committed revisions (the reconciler follows this). It moves on every batch this
+    /// node commits or follows, after the batch is in the state and in `changes_since`.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()
     }
@@ -198,8 +229,8 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onramp_core::{Account, Record};
-    use onramp_store_sqlite::SqliteStore;
+    use onramp_core::{Account, Kind, Record};
+    use onramp_store_sql::SqlStore;
 
     fn account(id: &str) -> Op {
         Op::Put(Record::Account(Account {
@@ -211,7 +242,7 @@ mod tests {
     #[tokio::test]
     async fn writes_patch_state_and_revisions() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
         let (rev, n) = c
             .write(|s| Ok::<_, ()>((vec![account("a")], s.accounts.len())))
@@ -258,6 +289,58 @@ mod tests {
         .unwrap();
     }
 
+    #[tokio::test]
+    async fn every_committed_batch_is_in_the_window_before_the_watch_fires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
+        let c = Control::open(store.clone()).await.unwrap();
+        let mut watch = c.subscribe();
+        c.write(|_| Ok::<_, ()>((vec![account("a")], ())))
+            .await
+            .unwrap();
+        c.write(|_| {
+            Ok::<_, ()>((
+                vec![account("b"), Op::Delete(Kind::Account, "a".into())],
+                (),
+            ))
+        })
+        .await
+        .unwrap();
+        watch.changed().await.unwrap();
+        assert_eq!(*watch.borrow_and_update(), 2);
+        let got = c
+            .changes_since(0)
+            .expect("the window starts at the open revision");
+        assert_eq!(got.iter().map(|c| c.revision).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(got[1].ops.len(), 2);
+        match &got[1].ops[0] {
+            Op::Put(r) => assert_eq!(r.revision(), 2, "records carry their revision"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.changes_since(2).unwrap().len(), 0);
+
+        // Another process writes; this node applies its batch.
+        let other = Control::open(store).await.unwrap();
+        assert!(
+            other.changes_since(1).is_none(),
+            "opened at 2: nothing before"
+        );
+        other
+            .write(|_| Ok::<_, ()>((vec![account("c")], ())))
+            .await
+            .unwrap();
+        c.refresh().await.unwrap();
+        assert_eq!(*watch.borrow_and_update(), 3);
+        assert!(c.state().accounts.contains_key("c"));
+        let followed = c.changes_since(2);
+        assert!(
+            followed
+                .as_ref()
+                .is_none_or(|v| v.len() == 1 && v[0].revision == 3),
+            "a consumer at 2 gets revision 3 or is told to take a snapshot: {followed:?}"
+        );
+    }
+
     fn entry(i: i64) -> AuditEntry {
         // Recent: the writer prunes entries older than the retention.
         let now = std::time::SystemTime::now()
@@ -277,7 +360,7 @@ mod tests {
     #[tokio::test]
     async fn audit_entries_reach_the_store_in_batches_without_moving_the_revision() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let ancient = AuditEntry {
             time: 5,
             operation: "Ancient".into(),
@@ -309,7 +392,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_full_audit_queue_drops_and_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("db")).await.unwrap());
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("db")).await.unwrap());
         let c = Control::open(store.clone()).await.unwrap();
         // On a current-thread runtime the writer cannot run until this test yields: the queue
         // fills and the rest is dropped, without blocking.

@@ -30,8 +30,36 @@ pub struct MinuteSample {
     pub peak_conns: u64,
 }
 
+/// One edge as the control plane knows it: where it serves, what it applied, when it last
+/// reported. An edge that has not reported for a while is not `live` and holds no status back.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EdgeInfo {
+    pub name: String,
+    pub region: String,
+    /// The store revision whose configuration it serves.
+    pub applied_revision: u64,
+    /// Unix milliseconds of its last report.
+    pub last_seen_ms: i64,
+    pub live: bool,
+    /// Listeners it has open.
+    pub listeners_open: usize,
+    /// Listeners it could not open (their port could not be bound).
+    pub listeners_failed: usize,
+}
+
 pub trait HealthSource: Send + Sync {
     fn binding(&self, binding_id: &str) -> Option<BindingHealth>;
+    /// The binding's health as each edge that checks it sees it (edge name, health), for views
+    /// that show health per edge; by default the one answer of `binding`, from an unnamed edge.
+    fn binding_by_edge(&self, binding_id: &str) -> Vec<(String, BindingHealth)> {
+        self.binding(binding_id)
+            .map(|h| vec![(String::new(), h)])
+            .unwrap_or_default()
+    }
+    /// The edges serving this control plane (none known: empty).
+    fn edges(&self) -> Vec<EdgeInfo> {
+        Vec::new()
+    }
     /// Why a listener could not open on the edge (its port could not be bound), if so.
     fn listener_failure(&self, _listener_id: &str) -> Option<String> {
         None

@@ -1,5 +1,6 @@
 //! The access log: one JSON line per closed TCP connection and per ended UDP flow of a
-//! listener with a log tank (`ListenerSpec::access_log`).
+//! listener with a log tank (`ListenerSpec::access_log`), or of every listener when the operator
+//! turned it on for all (`EdgeConfig::access_log_all`, `--access-log PATH`).
 //!
 //! The forwarding path only builds an `Entry` and `try_send`s it on a bounded channel; a
 //! writer thread formats the lines and appends them through a buffer, flushed after each batch
@@ -83,11 +84,13 @@ pub struct Entry {
 pub struct AccessLog {
     tx: SyncSender<(u64, Entry)>,
     dropped: Arc<AtomicU64>,
+    /// Every listener logs, not only those with a log tank.
+    all: bool,
 }
 
 impl AccessLog {
-    /// Open the sink and start its writer thread.
-    pub fn start(sink: &Sink, dropped: Arc<AtomicU64>) -> std::io::Result<Self> {
+    /// Open the sink and start its writer thread; `all`: every listener logs.
+    pub fn start(sink: &Sink, all: bool, dropped: Arc<AtomicU64>) -> std::io::Result<Self> {
         let out: Box<dyn Write + Send> = match sink {
             Sink::Stdout => Box::new(std::io::stdout()),
             Sink::File(p) => Box::new(
@@ -101,7 +104,12 @@ impl AccessLog {
         std::thread::Builder::new()
             .name("onramp-access-log".into())
             .spawn(move || write_loop(rx, out))?;
-        Ok(Self { tx, dropped })
+        Ok(Self { tx, dropped, all })
+    }
+
+    /// Whether a listener (`tank`: it has a log tank) writes to this log.
+    pub fn covers(&self, tank: bool) -> bool {
+        self.all || tank
     }
 
     /// Queue `e`, or drop and count it when the writer is behind. Never blocks.
@@ -240,7 +248,11 @@ mod tests {
     fn a_full_queue_drops_and_counts() {
         let dir = std::env::temp_dir().join(format!("onramp-al-{}", std::process::id()));
         let dropped = Arc::new(AtomicU64::new(0));
-        let log = AccessLog::start(&Sink::File(dir.clone()), dropped.clone()).unwrap();
+        let log = AccessLog::start(&Sink::File(dir.clone()), false, dropped.clone()).unwrap();
+        assert!(
+            log.covers(true) && !log.covers(false),
+            "only log-tank listeners"
+        );
         let e = Entry {
             listener: "l".into(),
             protocol: "UDP",

@@ -38,6 +38,9 @@ pub use status::EdgeStatus;
 /// How the edge runs.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
+    /// The edge's name and region, as status views show them.
+    pub name: String,
+    pub region: String,
     /// Address listeners bind to.
     pub bind_address: IpAddr,
     /// Worker threads of the edge's runtime.
@@ -64,11 +67,15 @@ pub struct EdgeConfig {
     pub drain_timeout: Duration,
     /// Where listeners with a log tank write their access log; `None` = nowhere.
     pub access_log: Option<access_log::Sink>,
+    /// Every listener writes the access log, not only those with a log tank.
+    pub access_log_all: bool,
 }
 
 impl Default for EdgeConfig {
     fn default() -> Self {
         Self {
+            name: "local".into(),
+            region: "local".into(),
             bind_address: IpAddr::from([0, 0, 0, 0]),
             worker_threads: 1,
             busy_poll: false,
@@ -81,6 +88,7 @@ impl Default for EdgeConfig {
             connect_timeout: Duration::from_secs(3),
             drain_timeout: Duration::from_secs(300),
             access_log: None,
+            access_log_all: false,
         }
     }
 }
@@ -125,7 +133,11 @@ impl Edge {
         );
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let log = match &cfg.access_log {
-            Some(sink) => Some(access_log::AccessLog::start(sink, dropped.clone())?),
+            Some(sink) => Some(access_log::AccessLog::start(
+                sink,
+                cfg.access_log_all,
+                dropped.clone(),
+            )?),
             None => None,
         };
         let shared = Arc::new(Shared {
@@ -134,6 +146,7 @@ impl Edge {
             log,
         });
         let mut status = EdgeStatus::new(shared.budget.clone(), rt.handle().clone());
+        status.identity = (shared.cfg.name.clone(), shared.cfg.region.clone());
         status.access_log_dropped = dropped;
         let status = Arc::new(status);
         let (stop, stop_rx) = watch::channel(false);

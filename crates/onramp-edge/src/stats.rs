@@ -21,6 +21,13 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+pub fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 fn minute_of(t: i64) -> i64 {
     t - t.rem_euclid(60)
 }

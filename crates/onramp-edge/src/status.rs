@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use onramp_core::health::{BindingHealth, HealthSource};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use onramp_core::health::{BindingHealth, EdgeInfo, HealthSource};
 
 use crate::budget::Budget;
 use crate::metrics::Counters;
@@ -24,7 +26,14 @@ pub struct EdgeStatus {
     pub(crate) access_log_dropped: Arc<std::sync::atomic::AtomicU64>,
     /// The edge's runtime, for its task count.
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Name and region (`EdgeConfig`).
+    pub(crate) identity: (String, String),
+    /// Unix milliseconds of the last sampling tick: the edge's runtime is alive.
+    last_seen_ms: AtomicI64,
 }
+
+/// An edge whose runtime has not ticked for this long is shown as lost.
+const LOST_AFTER_MS: i64 = 10_000;
 
 impl EdgeStatus {
     pub(crate) fn new(budget: Arc<Budget>, runtime: tokio::runtime::Handle) -> Self {
@@ -38,6 +47,8 @@ impl EdgeStatus {
             budget,
             access_log_dropped: Default::default(),
             runtime,
+            identity: Default::default(),
+            last_seen_ms: Default::default(),
         }
     }
 
@@ -97,6 +108,30 @@ impl EdgeStatus {
             .collect();
         self.stats
             .sample(&counters, &health, crate::stats::unix_now());
+        self.last_seen_ms
+            .store(crate::stats::unix_now_ms(), Ordering::Release);
+    }
+
+    /// This edge as a status view shows it.
+    pub fn info(&self) -> EdgeInfo {
+        let last_seen_ms = self.last_seen_ms.load(Ordering::Acquire);
+        EdgeInfo {
+            name: self.identity.0.clone(),
+            region: self.identity.1.clone(),
+            applied_revision: self.applied_revision(),
+            last_seen_ms,
+            live: crate::stats::unix_now_ms() - last_seen_ms < LOST_AFTER_MS,
+            listeners_open: self
+                .counters
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .len(),
+            listeners_failed: self
+                .failures
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .len(),
+        }
     }
 
     /// Every binding's health, sorted by binding ID.
@@ -128,6 +163,14 @@ impl HealthSource for EdgeStatus {
     }
     fn listener_failure(&self, listener_id: &str) -> Option<String> {
         self.failure(listener_id)
+    }
+    fn binding_by_edge(&self, binding_id: &str) -> Vec<(String, BindingHealth)> {
+        self.binding(binding_id)
+            .map(|h| vec![(self.identity.0.clone(), h)])
+            .unwrap_or_default()
+    }
+    fn edges(&self) -> Vec<EdgeInfo> {
+        vec![self.info()]
     }
     fn listener_series(
         &self,

@@ -86,7 +86,7 @@ struct Logged<'a> {
 impl<'a> Logged<'a> {
     fn new(rt: &'a ListenerRt, shared: &'a Shared, peer: SocketAddr) -> Self {
         Self {
-            log: shared.log.as_ref().filter(|_| rt.spec.access_log),
+            log: shared.log.as_ref().filter(|l| l.covers(rt.spec.access_log)),
             rt,
             peer,
             started: std::time::Instant::now(),

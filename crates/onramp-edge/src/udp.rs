@@ -326,7 +326,7 @@ fn open_flow(
     let upstream = Arc::new(UdpSocket::from_std(std_sock).ok()?);
     backend.active.fetch_add(1, Relaxed);
     let last = Arc::new(AtomicU64::new(now));
-    let log = sink.filter(|_| rt.spec.access_log).map(|sink| {
+    let log = sink.filter(|l| l.covers(rt.spec.access_log)).map(|sink| {
         Arc::new(FlowLog {
             sink: sink.clone(),
             listener: rt.spec.id.as_str().into(),

@@ -11,7 +11,7 @@ use crate::test_state::ACCOUNT;
 
 async fn control() -> (Arc<Control>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = onramp_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+    let store = onramp_store_sql::SqlStore::sqlite(&dir.path().join("db"))
         .await
         .unwrap();
     (Control::open(Arc::new(store)).await.unwrap(), dir)

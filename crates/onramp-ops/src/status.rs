@@ -26,6 +26,34 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the order status views list them.
+    pub const ALL: [Phase; 9] = [
+        Phase::Creating,
+        Phase::Opening,
+        Phase::Closing,
+        Phase::Configuring,
+        Phase::Binding,
+        Phase::Running,
+        Phase::Closed,
+        Phase::Failed,
+        Phase::Deleting,
+    ];
+
+    /// The phase's name in onramp's own views (`onramp status`, the console).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Creating => "creating",
+            Phase::Opening => "opening",
+            Phase::Closing => "closing",
+            Phase::Configuring => "configuring",
+            Phase::Binding => "binding",
+            Phase::Running => "running",
+            Phase::Closed => "closed",
+            Phase::Failed => "failed",
+            Phase::Deleting => "deleting",
+        }
+    }
+
     /// Whether the edges serve what the record says (running or closed).
     pub fn is_settled(self) -> bool {
         matches!(self, Phase::Running | Phase::Closed)

@@ -1,9 +1,10 @@
 //! The conformance suite: every `Store` backend runs `run_all` against a fresh, empty store.
 //!
 //! Each check panics with a message on failure, so a backend's test is one call. The audit
-//! log's checks are in `audit`.
+//! log's checks are in `audit`; writes, the change feed and leases in `feed`.
 
 pub mod audit;
+pub mod feed;
 
 use onramp_core::*;
 
@@ -128,6 +129,7 @@ pub async fn run_all(store: &dyn Store) {
     failed_batch_writes_nothing(store).await;
     deletes_free_their_unique_keys(store).await;
     audit::run_all(store).await;
+    feed::run_all(store).await;
 }
 
 /// Every kind round-trips unchanged; every commit bumps the revision by one.

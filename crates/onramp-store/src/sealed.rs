@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -24,7 +25,7 @@ use rand::RngCore;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 
 use crate::keyring::{self, Keyring, MasterKey};
-use crate::{Loaded, Store, StoreError};
+use crate::{Changes, Loaded, Store, StoreError, WriteTx};
 
 const PREFIX: &str = "sealed:v1:";
 const FIELD_SECRET: &str = "secret_key";
@@ -196,8 +197,14 @@ fn open_key(k: &mut ApiKey, ring: &Keyring) -> Result<(), (String, OpenError)> {
     Ok(())
 }
 
-fn open_all(records: &mut [Record], ring: &Keyring) -> Result<(), (String, String, OpenError)> {
-    for r in records.iter_mut() {
+/// Why a record's secret did not open: (secret id, field, reason).
+type OpenFailure = (String, String, OpenError);
+
+fn open_all<'a>(
+    records: impl IntoIterator<Item = &'a mut Record>,
+    ring: &Keyring,
+) -> Result<(), OpenFailure> {
+    for r in records {
         if let Record::Key(k) = r {
             let id = k.secret_id.clone();
             open_key(k, ring).map_err(|(field, e)| (id, field, e))?;
@@ -287,32 +294,53 @@ impl SealedStore {
     }
 }
 
-#[async_trait]
-impl Store for SealedStore {
-    async fn load(&self) -> Result<Loaded, StoreError> {
-        let mut loaded = self.inner.load().await?;
+impl SealedStore {
+    /// Open the secrets of the records `each` finds in `data`, reading the key file again once
+    /// when one names a key the ring does not hold (another process may have rotated the
+    /// master key). The outer error is the key file's; the inner one the record's.
+    fn open_records<T: ?Sized>(
+        &self,
+        data: &mut T,
+        each: fn(&mut T) -> Vec<&mut Record>,
+    ) -> Result<Result<(), OpenFailure>, StoreError> {
         // Secrets are opened in place; one that opened is plain and is skipped on a second pass.
-        let mut result = open_all(&mut loaded.records, &self.keys.ring());
-        if let Err((_, _, OpenError::UnknownKey(_))) = result {
-            // Another process may have rotated the master key: read the file again, once.
-            let ring = self.keys.reload()?;
-            tracing::info!(
-                current = ring.current().id(),
-                "read the master key file again"
-            );
-            result = open_all(&mut loaded.records, &ring);
-        }
-        match result {
-            Ok(()) => Ok(loaded),
-            Err((id, field, e)) => Err(self.open_error(&id, &field, e)),
-        }
+        let result = open_all(each(data), &self.keys.ring());
+        let Err((_, _, OpenError::UnknownKey(_))) = result else {
+            return Ok(result);
+        };
+        let ring = self.keys.reload()?;
+        tracing::info!(
+            current = ring.current().id(),
+            "read the master key file again"
+        );
+        Ok(open_all(each(data), &ring))
+    }
+}
+
+fn put_records(batches: &mut [crate::Batch]) -> Vec<&mut Record> {
+    batches
+        .iter_mut()
+        .flat_map(|b| b.ops.iter_mut())
+        .filter_map(|op| match op {
+            Op::Put(r) => Some(r),
+            Op::Delete(..) => None,
+        })
+        .collect()
+}
+
+/// A write through the decorator: its key records are sealed as it commits.
+struct SealedTx {
+    inner: Box<dyn WriteTx>,
+    keys: Arc<MasterKeys>,
+}
+
+#[async_trait]
+impl WriteTx for SealedTx {
+    fn base(&self) -> u64 {
+        self.inner.base()
     }
 
-    async fn revision(&self) -> Result<u64, StoreError> {
-        self.inner.revision().await
-    }
-
-    async fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+    async fn commit(self: Box<Self>, ops: &[Op]) -> Result<u64, StoreError> {
         if !ops.iter().any(|op| matches!(op, Op::Put(Record::Key(_)))) {
             return self.inner.commit(ops).await;
         }
@@ -325,6 +353,58 @@ impl Store for SealedStore {
             }
         }
         self.inner.commit(&sealed).await
+    }
+
+    async fn rollback(self: Box<Self>) {
+        self.inner.rollback().await
+    }
+}
+
+#[async_trait]
+impl Store for SealedStore {
+    async fn load(&self) -> Result<Loaded, StoreError> {
+        let mut loaded = self.inner.load().await?;
+        self.open_records(&mut loaded.records, |r| r.iter_mut().collect())?
+            .map_err(|(id, field, e)| self.open_error(&id, &field, e))?;
+        Ok(loaded)
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.inner.revision().await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        Ok(Box::new(SealedTx {
+            inner: self.inner.begin().await?,
+            keys: self.keys.clone(),
+        }))
+    }
+
+    /// The change log holds sealed secrets too; they are opened here. A batch sealed with a
+    /// master key the file no longer holds (a rotation finished since) is "too old": the
+    /// records themselves were sealed again, so a full load opens them.
+    async fn changes_since(&self, rev: u64) -> Result<Changes, StoreError> {
+        let mut changes = self.inner.changes_since(rev).await?;
+        let Changes::Batches(batches) = &mut changes else {
+            return Ok(changes);
+        };
+        match self.open_records(batches.as_mut_slice(), put_records)? {
+            Ok(()) => Ok(changes),
+            Err((_, _, OpenError::UnknownKey(_))) => Ok(Changes::TooOld),
+            Err((id, field, e)) => Err(self.open_error(&id, &field, e)),
+        }
+    }
+
+    async fn wait_revision(&self, after: u64, max: Duration) -> Result<u64, StoreError> {
+        self.inner.wait_revision(after, max).await
+    }
+
+    async fn forget_changes(&self, through: u64) -> Result<(), StoreError> {
+        self.inner.forget_changes(through).await
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.try_lease(name, holder, ttl).await
     }
 
     fn backend(&self) -> &'static str {

@@ -82,7 +82,8 @@ pub struct ServeArgs {
     /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
     #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
     pub udp_flows_per_source: Option<usize>,
-    /// Access log of listeners with a log tank: a file appended to, `-` for stdout [default: DATA_DIR/access.log]
+    /// Access log of every listener: a file appended to, `-` for stdout. Without it only listeners
+    /// with a log tank log, to DATA_DIR/access.log
     #[arg(long, env = "ONRAMP_ACCESS_LOG")]
     pub access_log: Option<String>,
     /// Most accelerators per account, every dialect [default: 20]
@@ -149,6 +150,8 @@ pub struct ServeConfig {
     pub udp_flows_per_source: usize,
     /// The access-log sink: a file path, or `-` for stdout.
     pub access_log: String,
+    /// The operator named the sink: every listener logs, not only those with a log tank.
+    pub access_log_all: bool,
     /// The quotas every operation enforces.
     pub quotas: onramp_core::Quotas,
 }
@@ -198,11 +201,10 @@ impl ServeConfig {
             .data_dir
             .or(f.data_dir)
             .unwrap_or_else(|| PathBuf::from("./onramp-data"));
-        let access_log = a
-            .access_log
-            .or(f.access_log)
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
+        let named_log = a.access_log.or(f.access_log).filter(|s| !s.is_empty());
+        let access_log_all = named_log.is_some();
+        let access_log =
+            named_log.unwrap_or_else(|| data_dir.join("access.log").to_string_lossy().into_owned());
         let api_listen = addr(
             "api-listen",
             &a.api_listen
@@ -295,6 +297,7 @@ impl ServeConfig {
                 .or(f.udp_flows_per_source)
                 .unwrap_or(64),
             access_log,
+            access_log_all,
             quotas: {
                 let d = onramp_core::Quotas::default();
                 onramp_core::Quotas {

@@ -7,8 +7,10 @@ mod admin_audit;
 mod bootstrap;
 mod config;
 mod httpd;
+mod logging;
 mod secrets;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,9 @@ use clap::{Parser, Subcommand};
     about = "A self-hosted layer-4 global accelerator driven by cloud APIs"
 )]
 struct Cli {
+    /// Log lines as text or as one JSON object per line (every role)
+    #[arg(long, global = true, env = "ONRAMP_LOG_FORMAT", value_enum, default_value_t = logging::Format::Text)]
+    log_format: logging::Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +38,8 @@ enum Command {
     Serve(Box<config::ServeArgs>),
     /// Operator commands on the store: accounts, keys, status.
     Admin(admin::AdminArgs),
+    /// Ask a running node for its edges, regions, listeners per state and origins per health.
+    Status(status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,10 +52,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_tracing();
+    logging::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => run(serve::serve(*args)),
         Command::Admin(args) => run(admin::run(args)),
+        Command::Status(args) => run(status::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,13 +72,4 @@ fn run(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Re
         .enable_all()
         .build()?;
     rt.block_on(fut)
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRAMP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -75,6 +75,9 @@ pub async fn rotate_master_key(
             .map_err(|e| anyhow::anyhow!("re-sealing the secrets: {e}"))?;
         let raw = store.inner().load().await?;
         if sealed_key_ids(&raw.records).iter().all(|id| *id == new_id) {
+            // The change log still holds the old seals: drop it up to here (followers behind
+            // this revision load the whole store).
+            store.inner().forget_changes(raw.revision).await?;
             resealed = true;
             break;
         }
@@ -128,6 +131,7 @@ pub async fn rotate_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onramp_store::Store;
 
     async fn open(dir: &Path) -> anyhow::Result<(Arc<SealedStore>, Arc<Control>)> {
         let url = format!("sqlite://{}", dir.join("onramp.db").display());
@@ -182,6 +186,15 @@ mod tests {
         assert_eq!(ring.ids(), [new.as_str()]);
         let (_, reopened) = open(dir.path()).await.unwrap();
         assert_eq!(reopened.state().keys["AKIDt"].secret_key, "s");
+        // No seal with the old key is left in the change log either.
+        let rev = store.revision().await.unwrap();
+        for from in 0..=rev {
+            if let onramp_store::Changes::Batches(b) =
+                store.inner().changes_since(from).await.unwrap()
+            {
+                assert!(!format!("{b:?}").contains(&old), "an old seal after {from}");
+            }
+        }
     }
 
     #[tokio::test]

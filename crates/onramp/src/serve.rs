@@ -14,8 +14,7 @@ use onramp_control::reconcile;
 use onramp_control::Control;
 use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
 use onramp_store::Store;
-use onramp_store_postgres::PgStore;
-use onramp_store_sqlite::SqliteStore;
+use onramp_store_sql::SqlStore;
 
 use crate::bootstrap;
 use crate::config::{HttpLimits, ServeArgs, ServeConfig};
@@ -30,10 +29,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     prepare_data_dir(&cfg.data_dir)?;
     let api_socket = bind(cfg.api_listen, "API")?;
     let admin_socket = bind(cfg.admin_listen, "admin")?;
-    let tls = match &cfg.tls {
-        Some((cert, key)) => Some(httpd::load_tls(cert, key)?),
+    let tls_files = match &cfg.tls {
+        Some((cert, key)) => Some(httpd::TlsFiles::load(cert, key)?),
         None => None,
     };
+    let tls = tls_files.as_ref().map(httpd::TlsFiles::acceptor);
+    tokio::spawn(httpd::reload_on_sighup(tls_files));
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
     control.set_quotas(cfg.quotas);
@@ -72,9 +73,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let admin_app = admin_router(
         status,
-        control.clone(),
+        api.clone(),
         vec![api_limits.clone(), admin_limits.clone()],
-    );
+    )
+    .merge(crate::status::admin_routes(api.clone(), "serve"));
     let admin = endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http);
     let admin_stopped = stopped.clone();
     tokio::spawn(async move {
@@ -163,19 +165,13 @@ fn endpoint(
 
 /// The backend at `url`, as it is on disk (secrets sealed): `secrets::open_store` wraps it.
 pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        let s = SqliteStore::open_url(url)
-            .await
-            .with_context(|| format!("cannot open store {url}"))?;
-        return Ok(Arc::new(s));
+    if onramp_store_sql::dialect::of_url(url).is_none() {
+        bail!("--store '{url}' must start with sqlite:// or postgres://");
     }
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let s = PgStore::open(url)
-            .await
-            .with_context(|| format!("cannot open store {}", redact(url)))?;
-        return Ok(Arc::new(s));
-    }
-    bail!("--store '{url}' must start with sqlite:// or postgres://")
+    let s = SqlStore::open(url)
+        .await
+        .with_context(|| format!("cannot open store {}", redact(url)))?;
+    Ok(Arc::new(s))
 }
 
 async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
@@ -203,6 +199,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
     let (tx, rx) = tokio::sync::watch::channel(reconcile::snapshot(control, &cfg.region));
     control.attach_edge();
     let edge_cfg = EdgeConfig {
+        region: cfg.region.clone(),
         bind_address: cfg.bind_address,
         worker_threads: cfg.edge_threads,
         busy_poll: cfg.busy_poll,
@@ -211,6 +208,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         max_udp_flows: cfg.max_udp_flows,
         udp_flows_per_source: cfg.udp_flows_per_source,
         access_log: Some(onramp_edge::access_log::Sink::parse(&cfg.access_log)),
+        access_log_all: cfg.access_log_all,
         ..EdgeConfig::default()
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))
@@ -243,19 +241,17 @@ fn render_audit(control: &Control) -> String {
     )
 }
 
-/// `/healthz`, `/readyz` and `/metrics` (the edge's counters and the HTTP endpoints').
-fn admin_router(
-    status: Arc<EdgeStatus>,
-    control: Arc<Control>,
-    endpoints: Vec<Arc<ConnLimits>>,
-) -> Router {
+/// `/healthz`, `/readyz` and `/metrics` (the edge's counters, the status gauges and the HTTP
+/// endpoints').
+fn admin_router(status: Arc<EdgeStatus>, api: Arc<Api>, endpoints: Vec<Arc<ConnLimits>>) -> Router {
     let metrics = move || {
         let status = status.clone();
         let endpoints = endpoints.clone();
-        let control = control.clone();
+        let api = api.clone();
         async move {
             let mut text = render_prometheus(&status);
-            text.push_str(&render_audit(&control));
+            text.push_str(&render_audit(&api.control));
+            crate::status::render_metrics(&api, &mut text);
             text.push_str(httpd::METRIC_HEADERS);
             for e in &endpoints {
                 e.render(&mut text);

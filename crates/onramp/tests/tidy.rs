@@ -97,7 +97,7 @@ fn only_the_binary_picks_a_store_backend() {
         let m = manifest(&dir);
         let deps = m.split("[dev-dependencies]").next().unwrap_or("");
         assert!(
-            !deps.contains("onramp-store-sqlite") && !deps.contains("onramp-store-postgres"),
+            !deps.contains("onramp-store-sql"),
             "{name} must not depend on a store backend"
         );
     }
@@ -186,4 +186,39 @@ fn only_the_operations_layer_builds_writes() {
         !deps.contains("onramp-api") && !deps.contains("axum") && !deps.contains("serde_json"),
         "onramp-ops knows no dialect nor wire format"
     );
+}
+
+#[test]
+fn backend_specific_sql_lives_in_the_dialect_table() {
+    let dir = root().join("crates/onramp-store-sql/src");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "dialect.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for only_one in [
+            "BEGIN IMMEDIATE",
+            "FOR UPDATE",
+            "PRAGMA",
+            "pg_notify",
+            "julianday",
+            "clock_timestamp",
+            "generate_series",
+            "INSERT OR ",
+            "ISOLATION LEVEL",
+        ] {
+            assert!(
+                !code.contains(only_one),
+                "{} has backend-specific SQL ({only_one}): put it in dialect.rs",
+                f.display()
+            );
+        }
+    }
 }

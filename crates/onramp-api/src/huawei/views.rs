@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::HwCtx;
 use crate::rfc3339_ms;
+use crate::summary::BindingState;
 
 /// `ConfigStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,18 +217,11 @@ pub fn health_state(
     l: Option<&Listener>,
     b: &Binding,
 ) -> &'static str {
-    let monitored = match (l, st.endpoint_groups.get(&b.endpoint_group_id)) {
-        (Some(l), Some(e)) => e.effective_check(&l.health).enabled,
-        (Some(l), None) => l.health.enabled,
-        (None, _) => true,
-    };
-    if !monitored {
-        return "NO_MONITOR";
-    }
-    match ctx.api.health.binding(&b.id) {
-        None => "INITIAL",
-        Some(h) if h.healthy => "HEALTHY",
-        Some(_) => "UNHEALTHY",
+    match ctx.api.binding_state(st, l, b) {
+        BindingState::Unmonitored => "NO_MONITOR",
+        BindingState::Initial => "INITIAL",
+        BindingState::Healthy => "HEALTHY",
+        BindingState::Unhealthy => "UNHEALTHY",
     }
 }
 

@@ -5,14 +5,13 @@
 
 mod conn;
 mod limits;
+mod tls;
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -22,6 +21,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use conn::Timeouts;
 pub use limits::{ConnLimits, METRIC_HEADERS};
+pub use tls::{reload_on_sighup, TlsFiles};
 
 /// How long connections may take to finish after shutdown is signalled.
 const GRACE: Duration = Duration::from_secs(10);
@@ -119,37 +119,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// A TLS acceptor for a PEM certificate chain and private key, speaking HTTP/1.1 (ALPN).
-pub fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let what = || {
-        format!(
-            "cannot load TLS certificate {} and key {}",
-            cert.display(),
-            key.display()
-        )
-    };
-    let certs = {
-        let mut r = io::BufReader::new(std::fs::File::open(cert).with_context(what)?);
-        rustls_pemfile::certs(&mut r)
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(what)?
-    };
-    let key = {
-        let mut r = io::BufReader::new(std::fs::File::open(key).with_context(what)?);
-        rustls_pemfile::private_key(&mut r)
-            .with_context(what)?
-            .context("no private key in the file")
-            .with_context(what)?
-    };
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .with_context(what)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 #[cfg(test)]

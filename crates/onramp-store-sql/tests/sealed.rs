@@ -8,7 +8,7 @@ use onramp_core::{ApiKey, Op, Record};
 use onramp_store::keyring::{self, Keyring, MasterKey};
 use onramp_store::sealed::{sealed_key_ids, MasterKeys, SealedStore};
 use onramp_store::{Store, StoreError};
-use onramp_store_sqlite::SqliteStore;
+use onramp_store_sql::SqlStore;
 
 fn key(id: &str, secret: &str, previous: &str) -> Record {
     Record::Key(ApiKey {
@@ -58,7 +58,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 async fn conformance_through_the_decorator() {
     let dir = tempfile::tempdir().unwrap();
     let inner = Arc::new(
-        SqliteStore::open(&dir.path().join("onramp.db"))
+        SqlStore::sqlite(&dir.path().join("onramp.db"))
             .await
             .unwrap(),
     );
@@ -75,7 +75,7 @@ async fn conformance_through_the_decorator() {
 async fn the_database_files_hold_no_plain_secret() {
     let dir = tempfile::tempdir().unwrap();
     let inner = Arc::new(
-        SqliteStore::open(&dir.path().join("onramp.db"))
+        SqlStore::sqlite(&dir.path().join("onramp.db"))
             .await
             .unwrap(),
     );
@@ -108,7 +108,7 @@ async fn the_database_files_hold_no_plain_secret() {
 async fn plain_secrets_are_sealed_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let inner: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&dir.path().join("onramp.db"))
+        SqlStore::sqlite(&dir.path().join("onramp.db"))
             .await
             .unwrap(),
     );
@@ -145,7 +145,7 @@ async fn a_rotation_by_another_process_is_followed_and_a_wrong_key_is_named() {
     let db = dir.path().join("onramp.db");
     let key_file = dir.path().join("master.key");
     let (ring, _) = keyring::create_or_read(&key_file).unwrap();
-    let inner = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let inner = Arc::new(SqlStore::sqlite(&db).await.unwrap());
     let server = SealedStore::new(
         inner.clone(),
         Arc::new(MasterKeys::from_file(&key_file, ring.clone())),
@@ -156,7 +156,7 @@ async fn a_rotation_by_another_process_is_followed_and_a_wrong_key_is_named() {
         .unwrap();
 
     // "Another process": its own handles on the same files, rotating the master key.
-    let admin_inner = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let admin_inner = Arc::new(SqlStore::sqlite(&db).await.unwrap());
     let rotated = ring.rotated_to(MasterKey::generate());
     keyring::write(&key_file, &rotated).unwrap();
     let admin = SealedStore::new(

@@ -1,0 +1,13 @@
+-- The change log: the ops of every commit by revision, so other processes follow the store at a
+-- cost that follows the change (only the newest CHANGE_WINDOW revisions are kept). Leases: a
+-- name held by one holder until it expires (background work that must run once).
+CREATE TABLE changes (
+    revision INTEGER PRIMARY KEY,
+    ops      TEXT    NOT NULL
+);
+
+CREATE TABLE leases (
+    name    TEXT    PRIMARY KEY,
+    holder  TEXT    NOT NULL,
+    expires INTEGER NOT NULL
+);
