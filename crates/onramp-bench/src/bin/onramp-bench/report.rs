@@ -340,9 +340,7 @@ impl Results {
     }
 
     pub fn med(&self, id: &str, s: System) -> Option<f64> {
-        self.samples_of(id, s)
-            .map(|v| median(v))
-            .filter(|x| x.is_finite())
+        self.samples_of(id, s).map(median).filter(|x| x.is_finite())
     }
 
     /// Every sample of figure `id` for `s` (one per repetition).

@@ -106,7 +106,7 @@ impl Relay {
         }
     }
 
-    fn from_client(&mut self) -> io::Result<()> {
+    fn datagram_in(&mut self) -> io::Result<()> {
         let (n, client) = match self.udp.recv_from(&mut self.buf) {
             Ok(x) => x,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -127,7 +127,7 @@ impl Relay {
         Ok(())
     }
 
-    fn from_origin(&mut self, i: usize) {
+    fn reply_in(&mut self, i: usize) {
         let (client, up) = &self.flows[i];
         if let Ok(n) = up.recv(&mut self.buf) {
             let _ = self.udp.send_to(&self.buf[..n], *client);
@@ -149,7 +149,7 @@ impl Relay {
         }
         for i in 0..flows {
             if ready[2 + 2 * pairs + i] {
-                self.from_origin(i);
+                self.reply_in(i);
             }
         }
         let mut it = done.into_iter();
@@ -158,7 +158,7 @@ impl Relay {
             self.accept()?;
         }
         if ready[1] {
-            self.from_client()?;
+            self.datagram_in()?;
         }
         Ok(())
     }
