@@ -3,7 +3,7 @@
 //! refusals here to its own codes (GAAP `AuthFailure.*`, Huawei 401/403, BM 4100–4104/4500).
 
 use onramp_core::policy::{NamedResource, Policy};
-use onramp_core::Account;
+use onramp_core::{Account, State};
 use serde_json::Value;
 
 use crate::{now_millis, now_secs, Api};
@@ -67,6 +67,34 @@ pub fn lookup(api: &Api, secret_id: &str) -> Result<(Caller, Vec<String>), Unkno
     Ok((caller, secrets))
 }
 
+/// The caller whose key is `secret_id`, when `secret_key` is a secret that may sign for it now
+/// (the console's login; compared in constant time). The same one answer as `lookup` for an
+/// unknown or disabled key, and for a wrong secret.
+pub fn login(api: &Api, secret_id: &str, secret_key: &str) -> Result<Caller, UnknownKey> {
+    use subtle::ConstantTimeEq;
+    let (caller, secrets) = lookup(api, secret_id)?;
+    let given = secret_key.as_bytes();
+    let ok = secrets.iter().fold(subtle::Choice::from(0), |acc, s| {
+        let same = if s.len() == given.len() {
+            s.as_bytes().ct_eq(given)
+        } else {
+            subtle::Choice::from(0)
+        };
+        acc | same
+    });
+    if bool::from(ok) {
+        Ok(caller)
+    } else {
+        Err(UnknownKey)
+    }
+}
+
+/// The caller behind `secret_id` now, without a signature (a console session, opened by a
+/// `login`, asks on every request, so a disabled key or a removed account ends it).
+pub fn resume(api: &Api, secret_id: &str) -> Result<Caller, UnknownKey> {
+    lookup(api, secret_id).map(|(caller, _)| caller)
+}
+
 /// Whether any of `secrets` produces the signature `verify` checks.
 pub fn verify_any(secrets: &[String], verify: impl Fn(&str) -> bool) -> bool {
     secrets.iter().any(|s| verify(s))
@@ -87,7 +115,18 @@ impl Caller {
         operation: &str,
         strings: impl IntoIterator<Item = &'a str>,
     ) -> Result<Vec<NamedResource>, Denied> {
-        let named = named_resources(api, &self.account.id, strings);
+        self.authorize_in(&api.control.state(), operation, strings)
+    }
+
+    /// `authorize` against a state the caller already holds (a page that reads the state and
+    /// asks about each thing it shows; the state's lock is not taken twice).
+    pub fn authorize_in<'a>(
+        &self,
+        st: &State,
+        operation: &str,
+        strings: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<NamedResource>, Denied> {
+        let named = named_in(st, &self.account.id, strings);
         let Some(policy) = &self.policy else {
             return Ok(named);
         };
@@ -122,7 +161,14 @@ pub(crate) fn named_resources<'a>(
     account: &str,
     strings: impl IntoIterator<Item = &'a str>,
 ) -> Vec<NamedResource> {
-    let st = api.control.state();
+    named_in(&api.control.state(), account, strings)
+}
+
+fn named_in<'a>(
+    st: &State,
+    account: &str,
+    strings: impl IntoIterator<Item = &'a str>,
+) -> Vec<NamedResource> {
     let mut out: Vec<NamedResource> = Vec::new();
     for s in strings {
         if s.is_empty() || s.len() > 128 || out.iter().any(|r| r.id == s) {

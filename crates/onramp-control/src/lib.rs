@@ -144,16 +144,7 @@ impl Control {
     /// Make the batch committed at `rev` seen: patch the state, keep it in the window, then
     /// wake the subscribers. Callers hold the writer lock, so batches arrive in order.
     fn publish(&self, rev: u64, ops: Vec<Op>) {
-        let ops: Arc<[Op]> = ops
-            .into_iter()
-            .map(|op| match op {
-                Op::Put(mut r) => {
-                    r.set_revision(rev);
-                    Op::Put(r)
-                }
-                delete => delete,
-            })
-            .collect();
+        let ops: Arc<[Op]> = ops.into_iter().map(|op| op.at_revision(rev)).collect();
         self.state
             .write()
             .unwrap_or_else(|p| p.into_inner())

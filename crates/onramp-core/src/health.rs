@@ -28,6 +28,27 @@ pub struct MinuteSample {
     pub packets_out: u64,
     /// Most connections (TCP) or flows (UDP) open at once.
     pub peak_conns: u64,
+    /// Connections accepted (TCP) and flows made (UDP) in the minute.
+    pub new_conns: u64,
+}
+
+/// Per-minute samples of several listeners summed minute by minute, oldest first (an
+/// accelerator's traffic is its listeners').
+pub fn merge_minutes(all: Vec<Vec<MinuteSample>>) -> Vec<MinuteSample> {
+    let mut by_minute: std::collections::BTreeMap<i64, MinuteSample> = Default::default();
+    for s in all.into_iter().flatten() {
+        let m = by_minute.entry(s.minute).or_insert(MinuteSample {
+            minute: s.minute,
+            ..Default::default()
+        });
+        m.bytes_in += s.bytes_in;
+        m.bytes_out += s.bytes_out;
+        m.packets_in += s.packets_in;
+        m.packets_out += s.packets_out;
+        m.peak_conns += s.peak_conns;
+        m.new_conns += s.new_conns;
+    }
+    by_minute.into_values().collect()
 }
 
 /// One edge as the control plane knows it: where it serves, what it applied, when it last

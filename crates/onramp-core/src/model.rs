@@ -850,6 +850,19 @@ pub enum Op {
     Delete(Kind, String),
 }
 
+impl Op {
+    /// The op as committed at `rev`: a put record carries the revision it is written at.
+    pub fn at_revision(self, rev: u64) -> Op {
+        match self {
+            Op::Put(mut r) => {
+                r.set_revision(rev);
+                Op::Put(r)
+            }
+            delete => delete,
+        }
+    }
+}
+
 #[cfg(test)]
 mod key_tests {
     use super::*;

@@ -11,7 +11,7 @@ use crate::model::*;
 use crate::state::State;
 
 /// One origin bound to a listener, as the edge sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BackendSpec {
     pub binding_id: String,
     /// The endpoint group the binding belongs to (one of `ListenerSpec::groups`).
@@ -51,7 +51,7 @@ pub struct AcceleratorSpec {
     pub max_connections: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListenerSpec {
     pub id: String,
     pub accelerator_id: String,

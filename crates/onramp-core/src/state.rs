@@ -39,6 +39,9 @@ pub struct State {
     origins_by_project: HashMap<(String, i64), BTreeSet<String>>,
     origins_by_address: HashMap<(String, i64, String), String>,
     listeners_by_ip_group: HashMap<String, BTreeSet<String>>,
+    accelerators_by_account: HashMap<String, BTreeSet<String>>,
+    ip_groups_by_account: HashMap<String, BTreeSet<String>>,
+    bindings_by_group: HashMap<String, BTreeSet<String>>,
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -127,6 +130,7 @@ impl State {
                 if let Some(g) = &a.group_id {
                     index_add(&mut self.members_by_group, g, &a.id);
                 }
+                index_add(&mut self.accelerators_by_account, &a.account_id, &a.id);
                 self.accelerators.insert(a.id.clone(), a);
             }
             Record::Group(g) => {
@@ -163,9 +167,13 @@ impl State {
             Record::Binding(b) => {
                 index_add(&mut self.bindings_by_listener, &b.listener_id, &b.id);
                 index_add(&mut self.bindings_by_origin, &b.origin_id, &b.id);
+                if !b.endpoint_group_id.is_empty() {
+                    index_add(&mut self.bindings_by_group, &b.endpoint_group_id, &b.id);
+                }
                 self.bindings.insert(b.id.clone(), b);
             }
             Record::IpGroup(g) => {
+                index_add(&mut self.ip_groups_by_account, &g.account_id, &g.id);
                 self.ip_groups.insert(g.id.clone(), g);
             }
             Record::Task(t) => {
@@ -191,6 +199,7 @@ impl State {
                     if let Some(g) = &a.group_id {
                         index_remove(&mut self.members_by_group, g, id);
                     }
+                    index_remove(&mut self.accelerators_by_account, &a.account_id, id);
                 }
             }
             Kind::Group => {
@@ -238,10 +247,13 @@ impl State {
                 if let Some(b) = self.bindings.remove(id) {
                     index_remove(&mut self.bindings_by_listener, &b.listener_id, id);
                     index_remove(&mut self.bindings_by_origin, &b.origin_id, id);
+                    index_remove(&mut self.bindings_by_group, &b.endpoint_group_id, id);
                 }
             }
             Kind::IpGroup => {
-                self.ip_groups.remove(id);
+                if let Some(g) = self.ip_groups.remove(id) {
+                    index_remove(&mut self.ip_groups_by_account, &g.account_id, id);
+                }
             }
             Kind::Task => {
                 if let Some(t) = self.tasks.remove(id) {
@@ -298,6 +310,16 @@ impl State {
         self.accelerators
             .get(id)
             .filter(|a| a.account_id == account)
+    }
+
+    /// The account's origins, in ID order.
+    pub fn origins_of_account<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a Origin> + 'a {
+        self.origins
+            .values()
+            .filter(move |o| o.account_id == account)
     }
 
     pub fn group(&self, account: &str, id: &str) -> Option<&AcceleratorGroup> {
@@ -371,6 +393,30 @@ impl State {
         listener_id: &str,
     ) -> impl Iterator<Item = &'a EndpointGroup> + 'a {
         ids(&self.groups_by_listener, listener_id).filter_map(|id| self.endpoint_groups.get(id))
+    }
+
+    /// The account's accelerators, in ID order.
+    pub fn accelerators_of_account<'a>(
+        &'a self,
+        account: &str,
+    ) -> impl Iterator<Item = &'a Accelerator> + 'a {
+        ids(&self.accelerators_by_account, account).filter_map(|id| self.accelerators.get(id))
+    }
+
+    /// The account's IP address groups, in ID order.
+    pub fn ip_groups_of_account<'a>(
+        &'a self,
+        account: &str,
+    ) -> impl Iterator<Item = &'a IpGroup> + 'a {
+        ids(&self.ip_groups_by_account, account).filter_map(|id| self.ip_groups.get(id))
+    }
+
+    /// Bindings (endpoints) of an endpoint group, in ID order (none for an empty id).
+    pub fn bindings_of_group<'a>(
+        &'a self,
+        group_id: &str,
+    ) -> impl Iterator<Item = &'a Binding> + 'a {
+        ids(&self.bindings_by_group, group_id).filter_map(|id| self.bindings.get(id))
     }
 
     /// Accelerators that belong to a group.

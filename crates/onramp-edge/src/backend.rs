@@ -23,6 +23,8 @@ pub fn now_ms() -> u64 {
 pub const PASSIVE_DOWN_MS: u64 = 10_000;
 
 pub struct Backend {
+    /// As the backend was made: its weight and role may have changed since (the selector has
+    /// the current ones; see `listener::same_backend`).
     pub spec: BackendSpec,
     /// Resolved addresses and whether each is up.
     addrs: Mutex<Vec<(SocketAddr, bool)>>,

@@ -100,6 +100,22 @@ fn selector_config(spec: &ListenerSpec) -> SelectorConfig {
     }
 }
 
+/// Whether a backend made for `had` serves `want` as it is: everything but the weight and the
+/// failover role, which only the selector uses (it is rebuilt with every config), so changing a
+/// weight or taking an origin out (weight 0) keeps its health, its checker and its open
+/// connections. `Backend::spec` keeps the weight and role it was made with.
+fn same_backend(
+    had: &onramp_core::snapshot::BackendSpec,
+    want: &onramp_core::snapshot::BackendSpec,
+) -> bool {
+    let plain = |s: &onramp_core::snapshot::BackendSpec| onramp_core::snapshot::BackendSpec {
+        weight: 0,
+        role: FailoverRole::None,
+        ..s.clone()
+    };
+    plain(had) == plain(want)
+}
+
 impl ListenerRt {
     /// Build the runtime for `spec`, reusing backends of `prev` with the same identity.
     pub fn build(
@@ -121,7 +137,7 @@ impl ListenerRt {
             .backends
             .iter()
             .map(|s| match old.remove(&identity(s)) {
-                Some(b) if b.spec == *s => b,
+                Some(b) if same_backend(&b.spec, s) => b,
                 _ => Arc::new(Backend::new(s.clone())),
             })
             .collect();
@@ -209,5 +225,50 @@ impl ListenerRt {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pick(client, now, &live, tried)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onramp_core::snapshot::BackendSpec;
+
+    fn spec(weight: u32, address: &str) -> ListenerSpec {
+        ListenerSpec {
+            id: "listener-1".into(),
+            backends: vec![BackendSpec {
+                binding_id: "b1".into(),
+                address: address.into(),
+                port: 80,
+                weight,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn build(s: ListenerSpec, prev: Option<&ListenerRt>) -> ListenerRt {
+        ListenerRt::build(
+            s,
+            prev,
+            Arc::new(Counters::default()),
+            Arc::new(AccelRt::new(&Default::default())),
+            Arc::new(TokenBucket::new(0, 0)),
+        )
+    }
+
+    #[test]
+    fn a_weight_change_keeps_the_backend_and_an_address_change_does_not() {
+        let first = build(spec(10, "127.0.0.2"), None);
+        first.backends[0].active.store(3, Relaxed);
+        let out = build(spec(0, "127.0.0.2"), Some(&first));
+        assert!(
+            Arc::ptr_eq(&first.backends[0], &out.backends[0]),
+            "taking an origin out keeps its health, checker and open connections"
+        );
+        assert!(out.removed_from(&first).is_empty());
+        let moved = build(spec(0, "127.0.0.3"), Some(&out));
+        assert!(!Arc::ptr_eq(&out.backends[0], &moved.backends[0]));
+        assert_eq!(moved.removed_from(&out).len(), 1);
     }
 }

@@ -21,6 +21,8 @@ pub struct Counters {
     pub packets_in: AtomicU64,
     pub packets_out: AtomicU64,
     pub flows: AtomicU64,
+    /// UDP flows made.
+    pub flows_total: AtomicU64,
     pub flows_shed: AtomicU64,
     /// TCP connections closed and UDP flows not made because the listener's access control
     /// (its IP address group, WHITE or BLACK) refuses the client.
@@ -54,7 +56,7 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
     let mut ids: Vec<&String> = counters.keys().collect();
     ids.sort();
     let mut out = String::new();
-    let metrics: [Family; 12] = [
+    let metrics: [Family; 13] = [
         (
             "onramp_connections_open",
             "gauge",
@@ -114,6 +116,12 @@ pub fn render_prometheus(status: &EdgeStatus) -> String {
             "gauge",
             "Entries in the UDP flow tables.",
             |c| &c.flows,
+        ),
+        (
+            "onramp_udp_flows_total",
+            "counter",
+            "UDP flows made (a new client address on a listener port).",
+            |c| &c.flows_total,
         ),
         (
             "onramp_udp_flows_shed_total",

@@ -39,6 +39,8 @@ struct Seen {
     bytes_out: u64,
     packets_in: u64,
     packets_out: u64,
+    /// TCP connections accepted plus UDP flows made.
+    opened: u64,
 }
 
 fn read(c: &Counters) -> Seen {
@@ -47,6 +49,7 @@ fn read(c: &Counters) -> Seen {
         bytes_out: c.bytes_out.load(Relaxed),
         packets_in: c.packets_in.load(Relaxed),
         packets_out: c.packets_out.load(Relaxed),
+        opened: c.conns_total.load(Relaxed) + c.flows_total.load(Relaxed),
     }
 }
 
@@ -72,6 +75,7 @@ impl Series {
         b.bytes_out += d.bytes_out;
         b.packets_in += d.packets_in;
         b.packets_out += d.packets_out;
+        b.new_conns += d.opened;
         b.peak_conns = b.peak_conns.max(conns);
     }
 }
@@ -82,6 +86,7 @@ fn delta(a: Seen, b: Seen) -> Seen {
         bytes_out: b.bytes_out.saturating_sub(a.bytes_out),
         packets_in: b.packets_in.saturating_sub(a.packets_in),
         packets_out: b.packets_out.saturating_sub(a.packets_out),
+        opened: b.opened.saturating_sub(a.opened),
     }
 }
 
@@ -166,7 +171,10 @@ impl Stats {
             b.bytes_out += d.bytes_out;
             b.packets_in += d.packets_in;
             b.packets_out += d.packets_out;
-            b.peak_conns = b.peak_conns.max(c.conns_open.load(Relaxed));
+            b.new_conns += d.opened;
+            b.peak_conns = b
+                .peak_conns
+                .max(c.conns_open.load(Relaxed).max(c.flows.load(Relaxed)));
         }
         out
     }

@@ -254,6 +254,7 @@ fn datagram(
     } else {
         flows.insert(client, flow, now);
         cur.counters.flows.store(flows.len() as u64, Relaxed);
+        Counters::add(&cur.counters.flows_total, 1);
     }
 }
 

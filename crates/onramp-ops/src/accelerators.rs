@@ -54,9 +54,8 @@ pub fn create(
 ) -> Result<Plan<String>, OpError> {
     if let Some(token) = &spec.client_token {
         let earlier = st
-            .accelerators
-            .values()
-            .find(|a| a.account_id == cx.account && a.client_token.as_ref() == Some(token));
+            .accelerators_of_account(&cx.account)
+            .find(|a| a.client_token.as_ref() == Some(token));
         if let Some(a) = earlier {
             // Same request again: the same answer, with a task of its own to poll.
             return Ok(Plan::task_only(a.id.clone()));

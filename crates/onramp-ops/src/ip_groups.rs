@@ -84,11 +84,7 @@ pub fn create(
     description: &str,
     blocks: &[NewBlock],
 ) -> Result<Plan<String>, OpError> {
-    let held = st
-        .ip_groups
-        .values()
-        .filter(|g| g.account_id == cx.account)
-        .count();
+    let held = st.ip_groups_of_account(&cx.account).count();
     if held >= MAX_GROUPS {
         return Err(OpError::Quota {
             what: "ip groups",

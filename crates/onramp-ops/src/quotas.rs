@@ -17,11 +17,7 @@ fn within(what: &'static str, have: usize, adding: usize, limit: usize) -> Resul
 
 /// Whether the caller may hold `adding` more accelerators.
 pub fn accelerators(cx: &Cx, st: &State, adding: usize) -> Result<(), OpError> {
-    let have = st
-        .accelerators
-        .values()
-        .filter(|a| a.account_id == cx.account)
-        .count();
+    let have = st.accelerators_of_account(&cx.account).count();
     within("accelerators", have, adding, cx.quotas.accelerators)
 }
 
@@ -33,11 +29,7 @@ pub fn listeners(cx: &Cx, st: &State, owner_id: &str, adding: usize) -> Result<(
 
 /// Whether endpoint group `group_id` may hold `adding` more endpoints (bindings).
 pub fn endpoints(cx: &Cx, st: &State, group_id: &str, adding: usize) -> Result<(), OpError> {
-    let have = st
-        .bindings
-        .values()
-        .filter(|b| b.endpoint_group_id == group_id)
-        .count();
+    let have = st.bindings_of_group(group_id).count();
     within("endpoints", have, adding, cx.quotas.endpoints)
 }
 

@@ -63,34 +63,8 @@ impl SqlStore {
         let dialect = dialect::of_url(url).ok_or_else(|| {
             StoreError::Backend(format!("'{url}' must start with sqlite:// or postgres://"))
         })?;
-        sqlx::any::install_default_drivers();
-        let (any_url, listen) = if dialect.notify.is_some() {
-            // The LISTEN connection is named after the pool's, so an operator can tell them apart.
-            let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(backend)?;
-            let name = format!(
-                "{}-listen",
-                options.get_application_name().unwrap_or("onramp")
-            );
-            (url.to_string(), Some(options.application_name(&name)))
-        } else {
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                .map_err(backend)?
-                .create_if_missing(true);
-            (options.to_url_lossy().to_string(), None)
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(dialect.max_connections)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    for sql in dialect.on_connect {
-                        conn.execute(*sql).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&any_url)
-            .await
-            .map_err(backend)?;
+        let (any_url, listen) = urls(url, dialect)?;
+        let pool = connect(&any_url, dialect).await?;
         dialect.migrator.run(&pool).await.map_err(backend)?;
         let channel = match listen {
             Some(_) => channel_of(&pool).await?,
@@ -174,6 +148,44 @@ impl SqlStore {
     }
 }
 
+/// The URL the pool connects to (SQLite: the file made if missing) and, on PostgreSQL, the
+/// options of the LISTEN connection, named after the pool's so an operator tells them apart.
+fn urls(
+    url: &str,
+    dialect: &Dialect,
+) -> Result<(String, Option<sqlx::postgres::PgConnectOptions>), StoreError> {
+    if dialect.notify.is_none() {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .map_err(backend)?
+            .create_if_missing(true);
+        return Ok((options.to_url_lossy().to_string(), None));
+    }
+    let options = sqlx::postgres::PgConnectOptions::from_str(url).map_err(backend)?;
+    let name = format!(
+        "{}-listen",
+        options.get_application_name().unwrap_or("onramp")
+    );
+    Ok((url.to_string(), Some(options.application_name(&name))))
+}
+
+/// The pool; every new connection runs the dialect's settings first.
+async fn connect(url: &str, dialect: &'static Dialect) -> Result<AnyPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
+        .max_connections(dialect.max_connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                for sql in dialect.on_connect {
+                    conn.execute(*sql).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(backend)
+}
+
 /// The NOTIFY channel of the schema the store lives in.
 async fn channel_of(pool: &AnyPool) -> Result<String, StoreError> {
     let schema: String = sqlx::query_scalar("SELECT CAST(current_schema() AS TEXT)")
@@ -201,7 +213,7 @@ impl WriteTx for SqlTx {
 
     async fn commit(mut self: Box<Self>, ops: &[Op]) -> Result<u64, StoreError> {
         let rev = self.base + 1;
-        let ops = stamped(ops, rev);
+        let ops: Vec<Op> = ops.iter().cloned().map(|op| op.at_revision(rev)).collect();
         for op in &ops {
             records::apply(&mut self.tx, op).await?;
         }
@@ -228,20 +240,6 @@ impl WriteTx for SqlTx {
             tracing::warn!(error = %e, "rolling back a write");
         }
     }
-}
-
-/// The batch as stored: every put record carries the revision it is written at.
-fn stamped(ops: &[Op], rev: u64) -> Vec<Op> {
-    ops.iter()
-        .map(|op| match op {
-            Op::Put(r) => {
-                let mut r = r.clone();
-                r.set_revision(rev);
-                Op::Put(r)
-            }
-            delete => delete.clone(),
-        })
-        .collect()
 }
 
 #[async_trait]

@@ -248,12 +248,33 @@ pub async fn listener_port_uniqueness(store: &dyn Store) {
     store
         .commit(&[Op::Put(listener(
             "listener-u5",
-            owner,
+            owner.clone(),
             Protocol::Tcp,
             vec![PortRange::single(1000)],
         ))])
         .await
         .unwrap();
+    // Re-putting a listener with the same ports (renamed) keeps them taken.
+    if let Record::Listener(mut l) = listener(
+        "listener-u3",
+        owner.clone(),
+        Protocol::Udp,
+        vec![PortRange::single(1005)],
+    ) {
+        l.name = "renamed".into();
+        store.commit(&[Op::Put(Record::Listener(l))]).await.unwrap();
+    }
+    expect_conflict(
+        store
+            .commit(&[Op::Put(listener(
+                "listener-u6",
+                owner,
+                Protocol::Udp,
+                vec![PortRange::single(1005)],
+            ))])
+            .await,
+        "a renamed listener keeps its ports",
+    );
 }
 
 /// One origin per address per project of an account.

@@ -91,7 +91,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.region,
         store_kind(&cfg.store)
     );
-    let app = onramp_api::router(api);
+    let app = api_app(api, tls.is_some());
     let api_ep = endpoint(api_socket, tls, app, api_limits, &cfg.http);
     httpd::run(api_ep, stopped)
         .await
@@ -100,6 +100,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || edge.shutdown()).await?;
     println!("onramp: stopped");
     Ok(())
+}
+
+/// Everything the API listener serves: every dialect and the console (`/console/`, with
+/// `Secure` cookies over TLS).
+pub fn api_app(api: Arc<Api>, tls: bool) -> Router {
+    let console = onramp_console::ConsoleConfig {
+        secure_cookies: tls,
+        ..Default::default()
+    };
+    onramp_api::router(api.clone()).merge(onramp_console::router(api, console))
 }
 
 /// A store URL without its password.

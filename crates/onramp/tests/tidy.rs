@@ -91,7 +91,8 @@ fn every_crate_forbids_unsafe_and_documents_modules() {
 fn only_the_binary_picks_a_store_backend() {
     for dir in crate_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        if name == "onramp" || name.starts_with("onramp-store-") {
+        // The benchmark harness is a binary of its own (`onramp-store-bench` opens stores).
+        if name == "onramp" || name == "onramp-bench" || name.starts_with("onramp-store-") {
             continue;
         }
         let m = manifest(&dir);
@@ -186,6 +187,52 @@ fn only_the_operations_layer_builds_writes() {
         !deps.contains("onramp-api") && !deps.contains("axum") && !deps.contains("serde_json"),
         "onramp-ops knows no dialect nor wire format"
     );
+}
+
+/// The console is a client of the same steps as the APIs: it never reads keys or secrets itself
+/// (login and sessions go through `caller::login` / `caller::resume`), never builds the records
+/// of a write nor writes (its changes are GAAP actions run through `tencent::execute`), and does
+/// not depend on the store or the edge.
+#[test]
+fn the_console_goes_through_the_caller_step_and_the_operations() {
+    let dir = root().join("crates/onramp-console");
+    let mut files = Vec::new();
+    rust_files(&dir.join("src"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        if f.file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("test"))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in [
+            "Op::Put",
+            "Op::Delete",
+            ".write(",
+            "onramp_ops::commit",
+            ".key(",
+            "secrets_at",
+            "effective_policy",
+            ".keys.get(",
+            ".keys.values(",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} uses `{needle}`: the console changes the model through the GAAP actions and \
+                 checks keys through the caller step",
+                f.display()
+            );
+        }
+    }
+    let m = manifest(&dir);
+    let deps = m.split("[dev-dependencies]").next().unwrap_or("");
+    for banned in ["onramp-store", "onramp-control", "onramp-edge"] {
+        assert!(
+            !deps.contains(banned),
+            "onramp-console must not depend on {banned}"
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! second, `Concurrent` the peak; buckets in the future are `null`, as are metrics the edge does
 //! not measure (`Latency`, `PacketLoss`, HTTP metrics).
 
-use onramp_core::health::MinuteSample;
+use onramp_core::health::{merge_minutes, MinuteSample};
 use serde_json::{json, Map, Value};
 
 use super::obj;
@@ -109,23 +109,6 @@ fn series(samples: &[MinuteSample], names: &[String], start: i64, end: i64, g: i
         .collect()
 }
 
-/// Sum per-minute samples of several listeners.
-fn merge(all: Vec<Vec<MinuteSample>>) -> Vec<MinuteSample> {
-    let mut by_minute: std::collections::BTreeMap<i64, MinuteSample> = Default::default();
-    for s in all.into_iter().flatten() {
-        let m = by_minute.entry(s.minute).or_insert(MinuteSample {
-            minute: s.minute,
-            ..Default::default()
-        });
-        m.bytes_in += s.bytes_in;
-        m.bytes_out += s.bytes_out;
-        m.packets_in += s.packets_in;
-        m.packets_out += s.packets_out;
-        m.peak_conns += s.peak_conns;
-    }
-    by_minute.into_values().collect()
-}
-
 const LISTENER_METRICS: &[&str] = &[
     "InBandwidth",
     "OutBandwidth",
@@ -196,7 +179,7 @@ pub async fn describe_proxy_statistics(ctx: &Ctx<'_>, p: Params) -> TcResult<Map
         .collect();
     Ok(obj(vec![(
         "StatisticsData",
-        json!(series(&merge(all), &names, start, end, g)),
+        json!(series(&merge_minutes(all), &names, start, end, g)),
     )]))
 }
 

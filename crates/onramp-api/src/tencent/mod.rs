@@ -11,7 +11,7 @@ pub mod params;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
@@ -52,7 +52,7 @@ pub struct Ctx<'a> {
     pub now: i64,
 }
 
-pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
+pub async fn handle(State(api): State<Arc<Api>>, req: axum::extract::Request) -> Response {
     let request_id = ids::uuid();
     let source = crate::audit::source(req.extensions());
     let (parts, body) = req.into_parts();
@@ -64,61 +64,27 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(call) => call,
         Err(e) => return refuse(e, &request_id),
     };
-    let write = is_write(&call.action);
-    let operation = format!("gaap:{}", call.action);
-    let named = match call
-        .caller
-        .authorize(&api, &operation, json_strings(&call.params))
-    {
-        Ok(named) => named,
-        Err(denied) => {
-            let e = TcError::new("AuthFailure.UnauthorizedOperation", denied.message());
-            if write {
-                let named = &denied.named;
-                audit_write(
-                    &api,
-                    &call,
-                    &request_id,
-                    &source,
-                    named,
-                    Err(e.code.as_ref()),
-                );
-            }
-            return refuse(e, &request_id);
-        }
+    let req = Request {
+        caller: &call.caller,
+        action: &call.action,
+        params: &call.params,
+        request_id: &request_id,
+        source: &source,
+        dialect: "gaap",
     };
-    if !api.allow(&call.caller.account.id, &call.action) {
-        return refuse(
-            TcError::new(
-                "RequestLimitExceeded",
-                format!(
-                    "The request rate of `{}` exceeds {} per second; retry later.",
-                    call.action, api.cfg.rate_limit
-                ),
-            ),
-            &request_id,
-        );
-    }
+    let named = match req.admit(&api) {
+        Ok(named) => named,
+        Err(e) => return refuse(e, &request_id),
+    };
     // A TC3-signed write runs once: a repeat of its signature gets the first answer.
-    let first = match (&call.signature, write) {
+    let first = match (&call.signature, is_write(&call.action)) {
         (Some((sig, ts)), true) => match api.once(&call.caller.account.id, sig, *ts).await {
             Once::Repeat(resp) => return resp,
             Once::First(first) => Some(first),
         },
         _ => None,
     };
-    let result = run(&api, &call, &request_id).await;
-    if write {
-        let outcome = match &result {
-            Ok(m) => Ok(Value::Object(m.clone())),
-            Err(e) => Err(e.code.to_string()),
-        };
-        let outcome = outcome.as_ref().map_err(String::as_str);
-        audit_write(&api, &call, &request_id, &source, &named, outcome);
-    }
-    if let Err(e) = &result {
-        tracing::debug!(request_id, code = %e.code, message = %e.message, "api 3.0 error");
-    }
+    let result = req.run(&api, &named).await;
     let done = result.is_ok();
     let resp = envelope(result, &request_id);
     match first {
@@ -132,23 +98,95 @@ fn refuse(e: TcError, request_id: &str) -> Response {
     envelope(Err(e), request_id)
 }
 
-fn audit_write(
-    api: &Api,
-    call: &Call,
-    request_id: &str,
-    source: &str,
-    named: &[NamedResource],
-    outcome: Result<&Value, &str>,
-) {
-    crate::audit::Write {
-        caller: &call.caller,
-        dialect: "gaap",
-        operation: &call.action,
-        request_id,
-        source,
-        named,
+/// An authenticated caller's GAAP request, past its transport: what the key's policy, the rate
+/// limit, the action and the audit log see. The API 3.0 transport makes one per signed request;
+/// the console makes one per form it accepts (`dialect` "console"), so both go through the same
+/// steps.
+pub struct Request<'a> {
+    pub caller: &'a Caller,
+    pub action: &'a str,
+    pub params: &'a Value,
+    pub request_id: &'a str,
+    /// The client's address, for the audit log.
+    pub source: &'a str,
+    /// The dialect the audit log names (`gaap`, `console`).
+    pub dialect: &'static str,
+}
+
+impl Request<'_> {
+    /// The key's policy (a refused write is audited), then the rate limit.
+    pub fn admit(&self, api: &Api) -> Result<Vec<NamedResource>, TcError> {
+        let operation = format!("gaap:{}", self.action);
+        let named = match self
+            .caller
+            .authorize(api, &operation, json_strings(self.params))
+        {
+            Ok(named) => named,
+            Err(denied) => {
+                let e = TcError::new("AuthFailure.UnauthorizedOperation", denied.message());
+                if is_write(self.action) {
+                    self.audit(api, &denied.named, Err(e.code.as_ref()));
+                }
+                return Err(e);
+            }
+        };
+        if !api.allow(&self.caller.account.id, self.action) {
+            return Err(TcError::new(
+                "RequestLimitExceeded",
+                format!(
+                    "The request rate of `{}` exceeds {} per second; retry later.",
+                    self.action, api.cfg.rate_limit
+                ),
+            ));
+        }
+        Ok(named)
     }
-    .record(api, outcome);
+
+    /// Run the action; a write is audited with its outcome.
+    pub async fn run(&self, api: &Api, named: &[NamedResource]) -> TcResult<Map<String, Value>> {
+        let ctx = Ctx {
+            api,
+            account: self.caller.account.clone(),
+            request_id: self.request_id.to_string(),
+            action: self.action.to_string(),
+            now: now_millis(),
+        };
+        let result = {
+            let span = tracing::debug_span!("api", dialect = self.dialect, action = %self.action, request_id = %self.request_id);
+            let _e = span.enter();
+            crate::gaap::dispatch(&ctx, self.action, self.params.clone()).await
+        };
+        if is_write(self.action) {
+            let outcome = match &result {
+                Ok(m) => Ok(Value::Object(m.clone())),
+                Err(e) => Err(e.code.to_string()),
+            };
+            self.audit(api, named, outcome.as_ref().map_err(String::as_str));
+        }
+        if let Err(e) = &result {
+            tracing::debug!(request_id = %self.request_id, code = %e.code, message = %e.message, "api 3.0 error");
+        }
+        result
+    }
+
+    fn audit(&self, api: &Api, named: &[NamedResource], outcome: Result<&Value, &str>) {
+        crate::audit::Write {
+            caller: self.caller,
+            dialect: self.dialect,
+            operation: self.action,
+            request_id: self.request_id,
+            source: self.source,
+            named,
+        }
+        .record(api, outcome);
+    }
+}
+
+/// `req` admitted and run: the whole path of a request that needs no execute-once memory (the
+/// console's forms carry a CSRF token, not a signature).
+pub async fn execute(api: &Api, req: &Request<'_>) -> TcResult<Map<String, Value>> {
+    let named = req.admit(api)?;
+    req.run(api, &named).await
 }
 
 /// Reads change nothing; everything else is a write.
@@ -197,17 +235,4 @@ pub fn envelope(result: TcResult<Map<String, Value>>, request_id: &str) -> Respo
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
         .unwrap_or_default()
-}
-
-async fn run(api: &Api, call: &Call, request_id: &str) -> TcResult<Map<String, Value>> {
-    let ctx = Ctx {
-        api,
-        account: call.caller.account.clone(),
-        request_id: request_id.to_string(),
-        action: call.action.clone(),
-        now: now_millis(),
-    };
-    let span = tracing::debug_span!("api", dialect = "gaap", action = %call.action, request_id);
-    let _e = span.enter();
-    crate::gaap::dispatch(&ctx, &call.action, call.params.clone()).await
 }

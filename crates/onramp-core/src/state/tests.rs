@@ -165,3 +165,64 @@ fn ip_groups_know_their_listeners_and_are_named_resources() {
     s.apply(5, &[Op::Delete(Kind::IpGroup, "g1".into())]);
     assert!(s.ip_groups.is_empty());
 }
+
+#[test]
+fn per_account_and_per_group_indices_follow_puts_moves_and_deletes() {
+    let mut s = State::default();
+    let acc = |id: &str, account: &str| {
+        Op::Put(Record::Accelerator(Accelerator {
+            id: id.into(),
+            account_id: account.into(),
+            ..Default::default()
+        }))
+    };
+    let grouped = |id: &str, group: &str| {
+        let Record::Binding(mut b) = binding(id, "l1", "o1") else {
+            unreachable!()
+        };
+        b.endpoint_group_id = group.into();
+        Op::Put(Record::Binding(b))
+    };
+    let ipg = Op::Put(Record::IpGroup(IpGroup {
+        id: "g1".into(),
+        account_id: "a".into(),
+        ..Default::default()
+    }));
+    s.apply(1, &[acc("x1", "a"), acc("x2", "a"), acc("y1", "b"), ipg]);
+    s.apply(
+        2,
+        &[
+            grouped("b1", "eg1"),
+            grouped("b2", "eg1"),
+            grouped("b3", ""),
+        ],
+    );
+    let ids = |it: Vec<&str>| it.into_iter().map(str::to_string).collect::<Vec<_>>();
+    let accs = |s: &State, a: &str| {
+        s.accelerators_of_account(a)
+            .map(|x| x.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(accs(&s, "a"), ids(vec!["x1", "x2"]));
+    assert_eq!(s.ip_groups_of_account("a").count(), 1);
+    assert_eq!(s.ip_groups_of_account("b").count(), 0);
+    assert_eq!(s.bindings_of_group("eg1").count(), 2);
+    assert_eq!(s.bindings_of_group("").count(), 0);
+    // An accelerator moved to another account, a binding to another group, deletions.
+    s.apply(3, &[acc("x2", "b"), grouped("b2", "eg2")]);
+    assert_eq!(accs(&s, "a"), ids(vec!["x1"]));
+    assert_eq!(accs(&s, "b"), ids(vec!["x2", "y1"]));
+    assert_eq!(s.bindings_of_group("eg1").count(), 1);
+    s.apply(
+        4,
+        &[
+            Op::Delete(Kind::Accelerator, "x1".into()),
+            Op::Delete(Kind::IpGroup, "g1".into()),
+            Op::Delete(Kind::Binding, "b1".into()),
+        ],
+    );
+    assert_eq!(accs(&s, "a").len(), 0);
+    assert_eq!(s.ip_groups_of_account("a").count(), 0);
+    assert_eq!(s.bindings_of_group("eg1").count(), 0);
+    assert_eq!(s.bindings_of_group("eg2").count(), 1);
+}

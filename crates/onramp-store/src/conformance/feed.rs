@@ -63,16 +63,7 @@ pub async fn changes_since_returns_every_batch_in_order(store: &dyn Store) {
     assert!(store.commit(&clash).await.is_err(), "same address twice");
     let got = batches(store.changes_since(start).await.unwrap());
     let stamp = |ops: &[Op], rev: u64| -> Vec<Op> {
-        ops.iter()
-            .cloned()
-            .map(|op| match op {
-                Op::Put(mut r) => {
-                    r.set_revision(rev);
-                    Op::Put(r)
-                }
-                d => d,
-            })
-            .collect()
+        ops.iter().cloned().map(|op| op.at_revision(rev)).collect()
     };
     assert_eq!(
         got,
