@@ -15,15 +15,18 @@
 //! timeout, and the timer wheel): with the spinner always pending, the scheduler never parks,
 //! and a packet is seen within one turn of that loop instead of after the host wakes a halted
 //! CPU. Nothing else changes: the same tasks, the same reactor, the same timers. The price is
-//! a whole core, always busy; while the edge's snapshot has no listener the spinner waits for the
-//! next snapshot instead, so an unconfigured edge costs nothing.
+//! a whole core, always busy; while the edge has no listener open the spinner waits for the next
+//! update to be applied instead, so an unconfigured edge costs nothing.
 
 use std::sync::Arc;
 
-use onramp_core::snapshot::Snapshot;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
-use crate::EdgeConfig;
+use crate::status::EdgeStatus;
+use crate::{EdgeConfig, Reporter};
+
+/// Turns of the scheduler between two looks at whether the edge still has listeners.
+const TURNS_PER_CHECK: u32 = 256;
 
 /// The runtime the edge runs on, as `cfg` asks.
 pub fn build(cfg: &EdgeConfig) -> std::io::Result<tokio::runtime::Runtime> {
@@ -47,25 +50,44 @@ pub fn build(cfg: &EdgeConfig) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// Start busy polling on the current runtime (call from inside it), when `cfg` asks for it.
-pub fn start_spinning(cfg: &EdgeConfig, snapshots: &watch::Receiver<Arc<Snapshot>>) {
-    if cfg.busy_poll {
-        tokio::spawn(spin(snapshots.clone()));
+/// Start busy polling on the current runtime (call from inside it) when `cfg` asks for it.
+/// Returns the reporter the edge's main loop should use: with busy polling, one that also tells
+/// the spinner that the set of listeners may have changed.
+pub fn start_spinning(
+    cfg: &EdgeConfig,
+    status: &Arc<EdgeStatus>,
+    reporter: Arc<dyn Reporter>,
+) -> Arc<dyn Reporter> {
+    if !cfg.busy_poll {
+        return reporter;
+    }
+    let changed = Arc::new(Notify::new());
+    tokio::spawn(spin(status.clone(), changed.clone()));
+    Arc::new(Telling { reporter, changed })
+}
+
+/// A reporter that wakes the spinner after every application.
+struct Telling {
+    reporter: Arc<dyn Reporter>,
+    changed: Arc<Notify>,
+}
+
+impl Reporter for Telling {
+    fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
+        self.reporter.applied(revision, failures);
+        self.changed.notify_one();
     }
 }
 
-/// The spinner: yields at once each time it runs while the latest snapshot has listeners; ends
-/// with the snapshots (the edge is stopping).
-async fn spin(mut snapshots: watch::Receiver<Arc<Snapshot>>) {
+/// The spinner: yields at once each time it runs while the edge has listeners; without any, it
+/// waits for the next application of an update.
+async fn spin(status: Arc<EdgeStatus>, changed: Arc<Notify>) {
     loop {
-        if snapshots.borrow_and_update().listeners.is_empty() {
-            if snapshots.changed().await.is_err() {
-                return;
-            }
+        if !status.has_listeners() {
+            changed.notified().await;
             continue;
         }
-        // One atomic load a turn: a new snapshot is looked at as soon as it comes.
-        while let Ok(false) = snapshots.has_changed() {
+        for _ in 0..TURNS_PER_CHECK {
             tokio::task::yield_now().await;
         }
     }

@@ -112,6 +112,15 @@ impl EdgeStatus {
             .store(crate::stats::unix_now_ms(), Ordering::Release);
     }
 
+    /// Whether any listener is open (each registers its counters when it opens).
+    pub(crate) fn has_listeners(&self) -> bool {
+        !self
+            .counters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// This edge as a status view shows it.
     pub fn info(&self) -> EdgeInfo {
         let last_seen_ms = self.last_seen_ms.load(Ordering::Acquire);
@@ -145,6 +154,17 @@ impl EdgeStatus {
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    /// Per-minute traffic of every listener from minute `from` on (minutes without traffic
+    /// left out), for the control plane.
+    pub fn series_since(&self, from: i64) -> Vec<(String, Vec<onramp_core::health::MinuteSample>)> {
+        self.stats.listeners_since(from)
+    }
+
+    /// Per-minute health of every binding from minute `from` on, for the control plane.
+    pub fn binding_series_since(&self, from: i64) -> Vec<(String, Vec<(i64, f64)>)> {
+        self.stats.bindings_since(from)
     }
 
     pub fn applied_revision(&self) -> u64 {

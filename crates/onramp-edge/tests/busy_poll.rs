@@ -6,25 +6,17 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use onramp_core::snapshot::{AcceleratorSpec, BackendSpec, ListenerSpec, Snapshot};
+use onramp_core::snapshot::{BackendSpec, ListenerSpec, Update};
 use onramp_core::{HealthCheck, PortRange, Protocol, Scheduler};
-use onramp_edge::{Edge, EdgeConfig, Reporter};
-use tokio::sync::watch;
+use onramp_edge::EdgeConfig;
 
-#[derive(Default)]
-struct Applied(AtomicU64);
-
-impl Reporter for Applied {
-    fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
-        assert!(failures.is_empty(), "{failures:?}");
-        self.0.store(revision, Relaxed);
-    }
-}
+mod common;
+use common::{snapshot, Running};
 
 /// Echo origins at one address, TCP and UDP, each answer prefixed with the origin's tag; they
 /// stop when dropped (and after 60 s at most).
@@ -142,80 +134,25 @@ fn listener(id: &str, protocol: Protocol, port: u16, origin: SocketAddr) -> List
     }
 }
 
-/// An edge on 127.0.0.1 and the sender of its snapshots.
-struct Lab {
-    edge: Option<Edge>,
-    tx: watch::Sender<Arc<Snapshot>>,
-    applied: Arc<Applied>,
-}
-
-impl Lab {
-    fn start(busy_poll: bool) -> Self {
-        let (tx, rx) = watch::channel(Arc::new(snapshot(1, vec![])));
-        let applied = Arc::new(Applied::default());
-        let cfg = EdgeConfig {
-            bind_address: [127, 0, 0, 1].into(),
-            busy_poll,
-            ..EdgeConfig::default()
-        };
-        let edge = Edge::start(cfg, rx, applied.clone()).expect("edge starts");
-        let lab = Self {
-            edge: Some(edge),
-            tx,
-            applied,
-        };
-        lab.wait_applied(1);
-        lab
-    }
-
-    fn wait_applied(&self, revision: u64) {
-        let end = Instant::now() + Duration::from_secs(10);
-        while self.applied.0.load(Relaxed) < revision {
-            assert!(Instant::now() < end, "revision {revision} applied");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn apply(&self, revision: u64, listeners: Vec<ListenerSpec>) {
-        self.tx
-            .send_replace(Arc::new(snapshot(revision, listeners)));
-        self.wait_applied(revision);
-    }
-
-    /// Shut the edge down, failing if that takes more than `limit`.
-    fn shutdown_within(mut self, limit: Duration) {
-        let t0 = Instant::now();
-        if let Some(e) = self.edge.take() {
-            e.shutdown();
-        }
-        assert!(t0.elapsed() < limit, "shutdown took {:?}", t0.elapsed());
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Some(e) = self.edge.take() {
-            e.shutdown();
-        }
-    }
-}
-
-fn snapshot(revision: u64, listeners: Vec<ListenerSpec>) -> Snapshot {
-    let mut snap = Snapshot {
-        revision,
-        ..Default::default()
+/// An edge on 127.0.0.1 with no listener yet.
+fn start(busy_poll: bool) -> Running {
+    let cfg = EdgeConfig {
+        bind_address: [127, 0, 0, 1].into(),
+        busy_poll,
+        ..EdgeConfig::default()
     };
-    snap.accelerators.insert(
-        "link-1".into(),
-        AcceleratorSpec {
-            id: "link-1".into(),
-            ..Default::default()
-        },
-    );
-    for l in listeners {
-        snap.listeners.insert(l.id.clone(), l);
-    }
-    snap
+    Running::start_with(cfg, snapshot(1, vec![]))
+}
+
+/// Apply the full snapshot `revision` with `listeners`.
+fn apply(edge: &Running, revision: u64, listeners: Vec<ListenerSpec>) {
+    edge.send(Update::Full(Arc::new(snapshot(revision, listeners))));
+}
+
+/// Shut the edge down, failing if that takes more than 5 s.
+fn shutdown_promptly(edge: Running) {
+    let took = edge.shutdown();
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
 }
 
 /// (CPU seconds, voluntary context switches) of this process's edge threads ("onramp-edge").
@@ -259,8 +196,8 @@ fn edge_cpu_share(window: Duration) -> f64 {
     share
 }
 
-/// `n` round trips on one TCP connection and `n` on one UDP socket through the edge; returns
-/// the edge threads' voluntary context switches meanwhile.
+/// `n` round trips on one TCP connection and `n` on one UDP socket through the edge, a pause after
+/// each pair; returns the edge threads' voluntary context switches meanwhile.
 fn round_trips(tcp: &mut TcpStream, udp: &UdpSocket, tag: &str, n: usize) -> u64 {
     let (_, s0) = edge_threads();
     let mut buf = [0u8; 256];
@@ -276,6 +213,8 @@ fn round_trips(tcp: &mut TcpStream, udp: &UdpSocket, tag: &str, n: usize) -> u64
         udp.send(msg.as_bytes()).unwrap();
         let k = udp.recv(&mut buf).expect("UDP answer");
         assert_eq!(&buf[..k], want.as_bytes());
+        // A pause between round trips, as a real client has: an edge that sleeps surely does.
+        std::thread::sleep(Duration::from_micros(200));
     }
     let woke = edge_threads().1 - s0;
     eprintln!("{n} TCP + {n} UDP round trips: the edge went to sleep {woke} times");
@@ -306,8 +245,8 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
     };
 
     // The default edge sleeps between packets: it wakes about once a round trip.
-    let lab = Lab::start(false);
-    lab.apply(2, both(a_addr));
+    let lab = start(false);
+    apply(&lab, 2, both(a_addr));
     let (mut tcp, udp) = clients(tp, up);
     let woke = round_trips(&mut tcp, &udp, "a:", 200);
     assert!(
@@ -315,10 +254,10 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
         "an edge that sleeps woke only {woke} times in 200 round trips"
     );
     drop((tcp, udp));
-    lab.shutdown_within(Duration::from_secs(5));
+    shutdown_promptly(lab);
 
     // Busy polling, no listener yet: the spinner sleeps too.
-    let lab = Lab::start(true);
+    let lab = start(true);
     let idle = edge_cpu_share(Duration::from_millis(300));
     assert!(
         idle < 0.5,
@@ -326,7 +265,7 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
     );
 
     // With listeners it never sleeps: round trips do not wake it.
-    lab.apply(2, both(a_addr));
+    apply(&lab, 2, both(a_addr));
     let (mut tcp, udp) = clients(tp, up);
     let woke = round_trips(&mut tcp, &udp, "a:", 200);
     assert!(
@@ -335,7 +274,7 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
     );
 
     // A change of origins while spinning: the open connection drains on A, new traffic goes to B.
-    lab.apply(3, both(b_addr));
+    apply(&lab, 3, both(b_addr));
     let (mut tcp_b, udp_b) = clients(tp, up);
     let woke = round_trips(&mut tcp_b, &udp_b, "b:", 50);
     assert!(
@@ -353,7 +292,7 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
     assert_eq!(&buf[..got], b"a:still");
 
     // Every listener gone: the spinner goes back to sleep.
-    lab.apply(4, vec![]);
+    apply(&lab, 4, vec![]);
     let idle = edge_cpu_share(Duration::from_millis(300));
     assert!(
         idle < 0.5,
@@ -361,8 +300,8 @@ fn a_busy_polling_edge_spins_only_while_it_has_listeners_and_still_applies_and_s
     );
 
     // Spinning again, with connections open: shutdown is prompt.
-    lab.apply(5, both(b_addr));
+    apply(&lab, 5, both(b_addr));
     let (mut tcp_c, udp_c) = clients(tp, up);
     round_trips(&mut tcp_c, &udp_c, "b:", 10);
-    lab.shutdown_within(Duration::from_secs(5));
+    shutdown_promptly(lab);
 }
