@@ -137,8 +137,40 @@ impl Api {
             .check(account, secret_id, nonce, timestamp, now)
     }
 
-    pub fn region(&self, id: &str) -> Option<&Region> {
-        self.cfg.regions.iter().find(|r| r.id == id)
+    /// The regions edges serve: the configured ones (`onramp serve`'s own `--region`) in their
+    /// order, then every other region an edge registered in, by ID.
+    pub fn regions(&self) -> Vec<Region> {
+        let mut out = self.cfg.regions.clone();
+        for id in self.control.edges().regions().into_keys() {
+            if !out.iter().any(|r| r.id == id) {
+                out.push(Region {
+                    name: id.clone(),
+                    id,
+                });
+            }
+        }
+        out
+    }
+
+    pub fn region(&self, id: &str) -> Option<Region> {
+        self.regions().into_iter().find(|r| r.id == id)
+    }
+
+    /// The addresses clients reach the accelerators of `region` on: its live edges' addresses,
+    /// else the configured bind address.
+    pub fn access_addresses(&self, region: &str) -> Vec<String> {
+        let mut addrs = self
+            .control
+            .edges()
+            .regions()
+            .remove(region)
+            .unwrap_or_default();
+        addrs.sort();
+        addrs.dedup();
+        if addrs.is_empty() {
+            addrs.push(self.cfg.bind_address.clone());
+        }
+        addrs
     }
 }
 

@@ -5,9 +5,10 @@
 //! batch of ops, the store commits it (enforcing uniqueness and durability), then the state is
 //! patched. Readers never touch the database.
 //!
-//! Two revisions matter: `committed` (the store's) and `applied` (the lowest revision every edge
-//! has applied). A resource whose revision is above `applied` is still being created/changed.
-//! Until an edge attaches (`attach_edge`), commits count as applied at once.
+//! Two revisions matter: `committed` (the store's) and `applied` (the lowest revision the live
+//! edges have applied, over every region or in one: see `edges`). A resource whose revision is
+//! above `applied` is still being created/changed. With no live edge, commits count as applied
+//! at once.
 //!
 //! Every committed batch, this node's or another node's, is also kept for a while in a bounded
 //! window (`changes_since`, see `changes`), so the rest of the process follows changes by
@@ -19,12 +20,12 @@
 
 pub mod audit;
 pub mod changes;
+pub mod edges;
 mod follow;
 pub mod reconcile;
 
 pub use changes::Change;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use onramp_core::{AuditEntry, Op, State};
@@ -45,8 +46,7 @@ pub struct Control {
     state: RwLock<State>,
     writer: Mutex<()>,
     committed: watch::Sender<u64>,
-    applied: AtomicU64,
-    edge_attached: AtomicBool,
+    edges: Arc<edges::Edges>,
     audit: audit::AuditLog,
     quotas: std::sync::RwLock<onramp_core::Quotas>,
     window: std::sync::Mutex<changes::Window>,
@@ -63,11 +63,10 @@ impl Control {
         Ok(Arc::new(Self {
             audit: audit::AuditLog::start(store.clone(), node.clone()),
             store,
-            applied: AtomicU64::new(loaded.revision),
             state: RwLock::new(state),
             writer: Mutex::new(()),
             committed,
-            edge_attached: AtomicBool::new(false),
+            edges: Arc::default(),
             quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
             window: std::sync::Mutex::new(changes::Window::new(loaded.revision)),
             node,
@@ -156,9 +155,6 @@ impl Control {
     /// The committed revision moved to `rev`: tell the subscribers.
     fn advance(&self, rev: u64) {
         self.committed.send_replace(rev);
-        if !self.edge_attached.load(Ordering::Acquire) {
-            self.applied.fetch_max(rev, Ordering::AcqRel);
-        }
     }
 
     fn window(&self) -> std::sync::MutexGuard<'_, changes::Window> {
@@ -196,19 +192,33 @@ impl Control {
         self.committed.subscribe()
     }
 
-    /// The revision every edge has applied.
+    /// The edges this node knows and what they report.
+    pub fn edges(&self) -> &Arc<edges::Edges> {
+        &self.edges
+    }
+
+    /// The lowest revision every live edge (of every region) has applied.
     pub fn applied_revision(&self) -> u64 {
-        self.applied.load(Ordering::Acquire)
+        self.edges.applied_in(None, self.committed_revision())
     }
 
-    /// From now on, `applied` only moves when an edge reports it.
+    /// The lowest revision the live edges of `region` have applied.
+    pub fn applied_in(&self, region: &str) -> u64 {
+        self.edges
+            .applied_in(Some(region), self.committed_revision())
+    }
+
+    /// An in-process edge named `local` in region `local`, at the committed revision (tests).
     pub fn attach_edge(&self) {
-        self.edge_attached.store(true, Ordering::Release);
+        let none = Arc::new(onramp_core::health::NoHealth);
+        let rev = self.committed_revision();
+        self.edges
+            .attach_local(LOCAL_EDGE, "local", Vec::new(), rev, none);
     }
 
-    /// An edge applied everything up to `rev`.
+    /// The in-process edge of `attach_edge` applied everything up to `rev`.
     pub fn set_applied(&self, rev: u64) {
-        self.applied.fetch_max(rev, Ordering::AcqRel);
+        self.edges.applied_local(LOCAL_EDGE, rev, Vec::new());
     }
 
     /// Whether a record written at `revision` has been applied by the edges.
@@ -216,6 +226,9 @@ impl Control {
         revision <= self.applied_revision()
     }
 }
+
+/// The name of `attach_edge`'s edge.
+pub const LOCAL_EDGE: &str = "local";
 
 #[cfg(test)]
 mod tests {

@@ -106,7 +106,25 @@ pub struct PrefixSet {
 
 impl PrefixSet {
     pub fn new(blocks: impl IntoIterator<Item = Cidr>) -> Self {
-        let mut r: Vec<(u128, u128)> = blocks.into_iter().map(|c| c.range()).collect();
+        Self::merge(blocks.into_iter().map(|c| c.range()).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The set as sorted, disjoint inclusive ranges of the 128-bit space.
+    pub fn ranges(&self) -> &[(u128, u128)] {
+        &self.ranges
+    }
+
+    /// A set of inclusive ranges (any order, overlaps allowed; an inverted one is dropped), as
+    /// `ranges` gives them.
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (u128, u128)>) -> Self {
+        Self::merge(ranges.into_iter().filter(|(lo, hi)| lo <= hi).collect())
+    }
+
+    fn merge(mut r: Vec<(u128, u128)>) -> Self {
         r.sort_unstable();
         let mut ranges: Vec<(u128, u128)> = Vec::with_capacity(r.len());
         for (lo, hi) in r {
@@ -116,10 +134,6 @@ impl PrefixSet {
             }
         }
         Self { ranges }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {

@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::*;
 
+mod touched;
+pub use touched::Touched;
+
 #[derive(Debug, Clone, Default)]
 pub struct State {
     /// Revision of the last applied batch.
@@ -42,6 +45,8 @@ pub struct State {
     accelerators_by_account: HashMap<String, BTreeSet<String>>,
     ip_groups_by_account: HashMap<String, BTreeSet<String>>,
     bindings_by_group: HashMap<String, BTreeSet<String>>,
+    /// What the recent revisions touched (see `touched`).
+    touched: touched::TouchedLog,
 }
 
 fn index_add(ix: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
@@ -74,12 +79,16 @@ impl State {
             s.put(r);
         }
         s.revision = revision;
+        s.touched = touched::TouchedLog::starting_at(revision);
         s
     }
 
-    /// Apply one committed batch. Records keep the revision the store gave them.
+    /// Apply one committed batch. Records keep the revision the store gave them; what the batch
+    /// touched for the edges is remembered under `revision` (`touched_since`).
     pub fn apply(&mut self, revision: u64, ops: &[Op]) {
+        let mut t = Touched::default();
         for op in ops {
+            self.touch(op, &mut t);
             match op {
                 Op::Put(r) => {
                     let mut r = r.clone();
@@ -91,8 +100,10 @@ impl State {
                     self.delete(*kind, id);
                 }
             }
+            self.touch(op, &mut t);
         }
         self.revision = self.revision.max(revision);
+        self.touched.push(revision, t);
     }
 
     /// Keep a deleted accelerator or listener as it was, deleted at `revision`.

@@ -1,28 +1,32 @@
-//! Applying snapshots: the edge's main loop. Each new snapshot is diffed against what is open:
-//! new listeners bind and start, removed ones stop accepting and drain, changed ones get a new
-//! config swapped in (reusing backends with the same identity), and only a change of protocol or
-//! ports rebinds sockets. Untouched listeners are not touched at all.
+//! Applying updates: the edge's main loop. A full snapshot is diffed against what is open; a
+//! delta names only the listeners and accelerators that changed. Either way new listeners bind
+//! and start, removed ones stop accepting and drain, changed ones get a new config swapped in
+//! (reusing backends with the same identity), and only a change of protocol or ports rebinds
+//! sockets. Listeners an update does not name are not touched at all. A listener that could not
+//! open (its port is taken) is retried every `RETRY` until it opens or goes away.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use onramp_balancer::bucket::TokenBucket;
-use onramp_core::snapshot::{ListenerSpec, Snapshot};
+use onramp_core::snapshot::{AcceleratorSpec, Delta, ListenerSpec, Snapshot, Update};
 use onramp_core::Protocol;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::backend::{identity, Backend};
-use crate::budget::Units;
 use crate::health::{self, Probe};
 use crate::listener::{AccelRt, ListenerRt};
 use crate::metrics::Counters;
+use crate::sockets::{bind_all, start};
 use crate::status::EdgeStatus;
 use crate::{EdgeConfig, Reporter, Shared};
+
+/// How often listeners that could not open are tried again.
+const RETRY: Duration = Duration::from_secs(5);
 
 struct Open {
     rt: Arc<ArcSwap<ListenerRt>>,
@@ -35,11 +39,14 @@ struct EdgeState {
     status: Arc<EdgeStatus>,
     listeners: HashMap<String, Open>,
     accels: HashMap<String, Arc<AccelRt>>,
+    /// Listeners that could not open, with why; retried every `RETRY`.
+    failed: HashMap<String, (Arc<ListenerSpec>, String)>,
+    revision: u64,
 }
 
 pub async fn run(
     shared: Arc<Shared>,
-    mut snaps: watch::Receiver<Arc<Snapshot>>,
+    mut updates: mpsc::Receiver<Update>,
     reporter: Arc<dyn Reporter>,
     status: Arc<EdgeStatus>,
     mut stop: watch::Receiver<bool>,
@@ -50,20 +57,26 @@ pub async fn run(
         status: status.clone(),
         listeners: HashMap::new(),
         accels: HashMap::new(),
+        failed: HashMap::new(),
+        revision: 0,
     };
+    let mut retry = tokio::time::interval(RETRY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let snap = snaps.borrow_and_update().clone();
-        let t0 = Instant::now();
-        let failures = edge.apply(&snap).await;
-        status
-            .last_apply_micros
-            .store(t0.elapsed().as_micros() as u64, Relaxed);
-        status.applied_revision.store(snap.revision, Relaxed);
-        reporter.applied(snap.revision, failures);
         tokio::select! {
-            r = snaps.changed() => if r.is_err() { break },
+            u = updates.recv() => match u {
+                Some(u) => {
+                    let t0 = Instant::now();
+                    edge.apply(&u).await;
+                    status.last_apply_micros.store(t0.elapsed().as_micros() as u64, Relaxed);
+                    status.applied_revision.store(edge.revision, Relaxed);
+                }
+                None => break,
+            },
+            _ = retry.tick(), if !edge.failed.is_empty() => edge.retry_failed().await,
             _ = stop.changed() => break,
         }
+        reporter.applied(edge.revision, edge.failures());
     }
     sampler.abort();
     for (_, open) in edge.listeners.drain() {
@@ -130,45 +143,111 @@ fn drain(backends: Vec<Arc<Backend>>, cfg: &EdgeConfig) {
 const DRAIN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl EdgeState {
-    async fn apply(&mut self, snap: &Snapshot) -> Vec<(String, String)> {
-        for (id, spec) in &snap.accelerators {
-            match self.accels.get(id) {
-                Some(a) => a.update(spec),
-                None => {
-                    self.accels.insert(id.clone(), Arc::new(AccelRt::new(spec)));
-                }
+    async fn apply(&mut self, u: &Update) {
+        match u {
+            // A full snapshot may be older than what the edge had (a store restored from a
+            // backup): it is the truth all the same.
+            Update::Full(snap) => {
+                self.apply_full(snap).await;
+                self.revision = snap.revision;
             }
+            Update::Delta(d) => {
+                self.apply_delta(d).await;
+                self.revision = self.revision.max(d.revision);
+            }
+        }
+    }
+
+    async fn apply_full(&mut self, snap: &Snapshot) {
+        for spec in snap.accelerators.values() {
+            self.upsert_accel(spec);
         }
         self.accels
             .retain(|id, _| snap.accelerators.contains_key(id));
-        let gone: Vec<String> = self
-            .listeners
-            .keys()
+        let gone: Vec<String> = (self.listeners.keys().chain(self.failed.keys()))
             .filter(|id| !snap.listeners.contains_key(*id))
             .cloned()
             .collect();
         for id in gone {
-            if let Some(open) = self.listeners.remove(&id) {
-                close(open, &self.shared.cfg, &self.status, false);
-                self.status.set_failure(&id, None);
-                self.status
-                    .counters
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
+            self.remove_listener(&id);
+        }
+        for spec in snap.listeners.values() {
+            self.upsert_or_fail(spec).await;
+        }
+    }
+
+    async fn apply_delta(&mut self, d: &Delta) {
+        for spec in &d.accelerators {
+            self.upsert_accel(spec);
+        }
+        for id in &d.removed_listeners {
+            self.remove_listener(id);
+        }
+        for spec in &d.listeners {
+            self.upsert_or_fail(spec).await;
+        }
+        for id in &d.removed_accelerators {
+            self.accels.remove(id);
+        }
+    }
+
+    fn upsert_accel(&mut self, spec: &AcceleratorSpec) {
+        match self.accels.get(&spec.id) {
+            Some(a) => a.update(spec),
+            None => {
+                self.accels
+                    .insert(spec.id.clone(), Arc::new(AccelRt::new(spec)));
             }
         }
-        let mut failures = Vec::new();
-        for (id, spec) in &snap.listeners {
-            if let Err(e) = self.upsert(spec).await {
-                tracing::warn!(listener = %id, error = %e, "listener could not open");
-                self.status.set_failure(id, Some(e.clone()));
-                failures.push((id.clone(), e));
-            } else {
-                self.status.set_failure(id, None);
+    }
+
+    fn remove_listener(&mut self, id: &str) {
+        self.failed.remove(id);
+        if let Some(open) = self.listeners.remove(id) {
+            close(open, &self.shared.cfg, &self.status, false);
+            self.status
+                .counters
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(id);
+        }
+        self.status.set_failure(id, None);
+    }
+
+    async fn upsert_or_fail(&mut self, spec: &Arc<ListenerSpec>) {
+        match self.upsert(spec).await {
+            Ok(()) => {
+                if self.failed.remove(&spec.id).is_some() {
+                    tracing::info!(listener = %spec.id, "listener open");
+                }
+                self.status.set_failure(&spec.id, None);
+            }
+            Err(e) => {
+                if self.failed.get(&spec.id).is_none_or(|(_, was)| *was != e) {
+                    tracing::warn!(listener = %spec.id, error = %e, "listener could not open");
+                }
+                self.status.set_failure(&spec.id, Some(e.clone()));
+                self.failed.insert(spec.id.clone(), (spec.clone(), e));
             }
         }
-        failures
+    }
+
+    async fn retry_failed(&mut self) {
+        let specs: Vec<Arc<ListenerSpec>> = self.failed.values().map(|(s, _)| s.clone()).collect();
+        for spec in specs {
+            self.upsert_or_fail(&spec).await;
+        }
+    }
+
+    /// The listeners that could not open, with why, by ID.
+    fn failures(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .failed
+            .iter()
+            .map(|(id, (_, e))| (id.clone(), e.clone()))
+            .collect();
+        v.sort();
+        v
     }
 
     fn accel(&mut self, id: &str) -> Arc<AccelRt> {
@@ -178,13 +257,14 @@ impl EdgeState {
             .clone()
     }
 
-    async fn upsert(&mut self, spec: &ListenerSpec) -> Result<(), String> {
+    async fn upsert(&mut self, spec: &Arc<ListenerSpec>) -> Result<(), String> {
         let accel = self.accel(&spec.accelerator_id);
         let Some(open) = self.listeners.get_mut(&spec.id) else {
             return self.open_new(spec, accel).await;
         };
         let prev = open.rt.load_full();
-        if prev.spec == *spec && Arc::ptr_eq(&prev.accel, &accel) {
+        if (Arc::ptr_eq(&prev.spec, spec) || prev.spec == *spec) && Arc::ptr_eq(&prev.accel, &accel)
+        {
             return Ok(());
         }
         let rt = Arc::new(ListenerRt::build(
@@ -217,7 +297,11 @@ impl EdgeState {
         Ok(())
     }
 
-    async fn open_new(&mut self, spec: &ListenerSpec, accel: Arc<AccelRt>) -> Result<(), String> {
+    async fn open_new(
+        &mut self,
+        spec: &Arc<ListenerSpec>,
+        accel: Arc<AccelRt>,
+    ) -> Result<(), String> {
         let sockets = bind_all(spec, &self.shared).await?;
         if spec.client_ip == onramp_core::ClientIpMethod::Toa {
             tracing::warn!(
@@ -292,80 +376,4 @@ fn sync_checkers(open: &mut Open, rt: &ListenerRt, restart_all: bool, status: &A
         let task = tokio::spawn(health::run(b.clone(), probe, status.clone(), seed));
         open.checkers.insert(key, task);
     }
-}
-
-/// A bound listener socket with its descriptor in the budget.
-enum Bound {
-    Tcp(tokio::net::TcpListener, Units),
-    Udp(tokio::net::UdpSocket, Units),
-}
-
-fn tcp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
-    s.set_reuse_address(true)?;
-    // Accepted sockets inherit TCP_NODELAY on Linux: one setsockopt here instead of one per connection.
-    s.set_nodelay(true)?;
-    s.set_nonblocking(true)?;
-    s.bind(&addr.into())?;
-    s.listen(4096)?;
-    tokio::net::TcpListener::from_std(s.into())
-}
-
-fn udp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
-    let s = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    s.set_nonblocking(true)?;
-    s.bind(&addr.into())?;
-    tokio::net::UdpSocket::from_std(s.into())
-}
-
-/// Bind every port of every range; all or nothing. Each socket takes one unit of the budget.
-async fn bind_all(spec: &ListenerSpec, shared: &Shared) -> Result<Vec<Bound>, String> {
-    let mut out = Vec::new();
-    for range in &spec.ports {
-        for port in range.iter() {
-            let addr = SocketAddr::new(shared.cfg.bind_address, port);
-            let Some(fd) = shared.budget.take(1) else {
-                return Err(format!(
-                    "cannot bind {} {addr}: the edge's descriptor budget ({}) is in use",
-                    spec.protocol.upper(),
-                    shared.budget.limit()
-                ));
-            };
-            let r = match spec.protocol {
-                Protocol::Tcp => tcp_socket(addr).map(|l| Bound::Tcp(l, fd)),
-                Protocol::Udp => udp_socket(addr).map(|u| Bound::Udp(u, fd)),
-            };
-            out.push(r.map_err(|e| format!("cannot bind {} {addr}: {e}", spec.protocol.upper()))?);
-        }
-    }
-    Ok(out)
-}
-
-fn start(
-    sockets: Vec<Bound>,
-    rt: Arc<ArcSwap<ListenerRt>>,
-    shared: &Arc<Shared>,
-) -> Vec<JoinHandle<()>> {
-    sockets
-        .into_iter()
-        .map(|s| match s {
-            Bound::Tcp(l, fd) => {
-                tokio::spawn(crate::tcp::accept_loop(l, rt.clone(), shared.clone(), fd))
-            }
-            Bound::Udp(u, fd) => tokio::spawn(crate::udp::serve(
-                Arc::new(u),
-                rt.clone(),
-                shared.clone(),
-                fd,
-            )),
-        })
-        .collect()
 }

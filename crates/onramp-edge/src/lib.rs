@@ -1,8 +1,9 @@
 //! The edge: the data plane that forwards TCP and UDP from listeners to healthy origins.
 //!
 //! The edge runs on its own tokio runtime (its own threads) and never awaits the control plane
-//! or the store: it receives immutable `Snapshot`s through a watch channel, applies each as a
-//! diff (new listeners open, removed ones close, changed ones update in place), and reports
+//! or the store: it receives `Update`s (a full `Snapshot`, or a `Delta` naming only what
+//! changed) through a channel, applies each as a diff (new listeners open, removed ones close,
+//! changed ones update in place, the others are not touched), and reports
 //! back through the `Reporter` (applied revision, listener failures) and `EdgeStatus` (health
 //! per binding, counters), both of which are plain shared memory.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ mod health;
 mod listener;
 mod metrics;
 mod relay;
+mod sockets;
 mod splice;
 mod stats;
 mod status;
@@ -27,8 +29,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onramp_core::snapshot::Snapshot;
-use tokio::sync::watch;
+use onramp_core::snapshot::Update;
+use tokio::sync::{mpsc, watch};
 
 pub use budget::{open_fds, raise_fd_limit};
 pub use metrics::render_prometheus;
@@ -98,7 +100,8 @@ pub(crate) struct Shared {
 
 /// What the edge tells the control plane.
 pub trait Reporter: Send + Sync + 'static {
-    /// Everything up to `revision` is applied; `failures` are listeners that could not open.
+    /// Everything up to `revision` is applied; `failures` are the listeners that could not open
+    /// (all of them, by ID, each with why). Called after every update and every retry.
     fn applied(&self, revision: u64, failures: Vec<(String, String)>);
 }
 
@@ -110,10 +113,11 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// Start the edge on its own runtime, following `snapshots`.
+    /// Start the edge on its own runtime, applying `updates` in order (the first should be a
+    /// full snapshot).
     pub fn start(
         cfg: EdgeConfig,
-        snapshots: watch::Receiver<Arc<Snapshot>>,
+        updates: mpsc::Receiver<Update>,
         reporter: Arc<dyn Reporter>,
     ) -> std::io::Result<Self> {
         // One worker: a current-thread runtime on the edge's own thread, which polls the reactor
@@ -162,7 +166,7 @@ impl Edge {
         let thread = std::thread::Builder::new()
             .name("onramp-edge".into())
             .spawn(move || {
-                rt.block_on(apply::run(shared, snapshots, reporter, st, stop_rx));
+                rt.block_on(apply::run(shared, updates, reporter, st, stop_rx));
                 rt.shutdown_timeout(Duration::from_secs(1));
             })?;
         Ok(Self {

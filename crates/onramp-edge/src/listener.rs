@@ -51,7 +51,7 @@ pub fn burst(rate: u64) -> u64 {
 }
 
 pub struct ListenerRt {
-    pub spec: ListenerSpec,
+    pub spec: Arc<ListenerSpec>,
     pub backends: Vec<Arc<Backend>>,
     pub selector: Mutex<Selector>,
     pub counters: Arc<Counters>,
@@ -119,7 +119,7 @@ fn same_backend(
 impl ListenerRt {
     /// Build the runtime for `spec`, reusing backends of `prev` with the same identity.
     pub fn build(
-        spec: ListenerSpec,
+        spec: Arc<ListenerSpec>,
         prev: Option<&ListenerRt>,
         counters: Arc<Counters>,
         accel: Arc<AccelRt>,
@@ -249,7 +249,7 @@ mod tests {
 
     fn build(s: ListenerSpec, prev: Option<&ListenerRt>) -> ListenerRt {
         ListenerRt::build(
-            s,
+            Arc::new(s),
             prev,
             Arc::new(Counters::default()),
             Arc::new(AccelRt::new(&Default::default())),

@@ -179,6 +179,38 @@ impl Stats {
         out
     }
 
+    /// Every listener's minutes from `from` on with something in them, by listener.
+    pub fn listeners_since(&self, from: i64) -> Vec<(String, Vec<MinuteSample>)> {
+        let ls = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        ls.iter()
+            .filter_map(|(id, s)| {
+                let busy: Vec<MinuteSample> = s
+                    .minutes
+                    .range(from..)
+                    .map(|(_, v)| *v)
+                    .filter(|v| {
+                        *v != MinuteSample {
+                            minute: v.minute,
+                            ..Default::default()
+                        }
+                    })
+                    .collect();
+                (!busy.is_empty()).then(|| (id.clone(), busy))
+            })
+            .collect()
+    }
+
+    /// Every binding's per-minute health from `from` on, by binding.
+    pub fn bindings_since(&self, from: i64) -> Vec<(String, Vec<(i64, f64)>)> {
+        let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
+        bs.iter()
+            .filter_map(|(id, m)| {
+                let points: Vec<(i64, f64)> = m.range(from..).map(|(k, v)| (*k, *v)).collect();
+                (!points.is_empty()).then(|| (id.clone(), points))
+            })
+            .collect()
+    }
+
     pub fn binding(&self, id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
         let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
         bs.get(id)

@@ -147,6 +147,17 @@ impl EdgeStatus {
         v
     }
 
+    /// Per-minute traffic of every listener from minute `from` on (minutes without traffic
+    /// left out), for the control plane.
+    pub fn series_since(&self, from: i64) -> Vec<(String, Vec<onramp_core::health::MinuteSample>)> {
+        self.stats.listeners_since(from)
+    }
+
+    /// Per-minute health of every binding from minute `from` on, for the control plane.
+    pub fn binding_series_since(&self, from: i64) -> Vec<(String, Vec<(i64, f64)>)> {
+        self.stats.bindings_since(from)
+    }
+
     pub fn applied_revision(&self) -> u64 {
         self.applied_revision
             .load(std::sync::atomic::Ordering::Acquire)

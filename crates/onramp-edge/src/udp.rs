@@ -441,7 +441,7 @@ mod size_tests {
         const REGISTRATION: usize = 128;
         let up = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let spec = onramp_core::snapshot::ListenerSpec {
+        let spec = std::sync::Arc::new(onramp_core::snapshot::ListenerSpec {
             id: "listener-1".into(),
             accelerator_id: "link-1".into(),
             protocol: Default::default(),
@@ -459,7 +459,7 @@ mod size_tests {
             backends: Vec::new(),
             access: None,
             access_log: false,
-        };
+        });
         let rt = Arc::new(ListenerRt::build(
             spec,
             None,

@@ -90,6 +90,65 @@ pub struct ServeArgs {
     /// Most endpoints per endpoint group [default: 10]
     #[arg(long, env = "ONRAMP_QUOTA_ENDPOINTS")]
     pub quota_endpoints: Option<usize>,
+    /// File holding the shared edge token that `onramp edge` nodes must present [default: the
+    /// ONRAMP_EDGE_TOKEN environment variable; neither: no remote edge may join]
+    #[arg(long, env = "ONRAMP_EDGE_TOKEN_FILE")]
+    pub edge_token_file: Option<PathBuf>,
+    /// Seconds an edge may stay silent before it is shown lost and stops holding statuses back [default: 10]
+    #[arg(long, env = "ONRAMP_EDGE_LOST_AFTER")]
+    pub edge_lost_after: Option<f64>,
+}
+
+impl ServeArgs {
+    /// The first flag given that only a role with an edge takes (`onramp control` has none).
+    pub fn edge_flag_given(&self) -> Option<&'static str> {
+        [
+            ("--region", self.region.is_some()),
+            ("--bind-address", self.bind_address.is_some()),
+            ("--edge-threads", self.edge_threads.is_some()),
+            ("--fd-reserve", self.fd_reserve.is_some()),
+            ("--max-flows", self.max_flows.is_some()),
+            ("--max-udp-flows", self.max_udp_flows.is_some()),
+            (
+                "--udp-flows-per-source",
+                self.udp_flows_per_source.is_some(),
+            ),
+            ("--access-log", self.access_log.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
+}
+
+/// The shared edge token; never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EdgeToken(pub String);
+
+impl std::fmt::Debug for EdgeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EdgeToken(<redacted>)")
+    }
+}
+
+/// The shared edge token: the file's first line (`--edge-token-file`), else `ONRAMP_EDGE_TOKEN`;
+/// `None` when neither is set. An empty token is an error, never "no token".
+pub fn edge_token(file: Option<&Path>) -> anyhow::Result<Option<EdgeToken>> {
+    let token = match file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read --edge-token-file {}", p.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("ONRAMP_EDGE_TOKEN").ok(),
+    };
+    match token {
+        Some(t) if t.trim().is_empty() => bail!("the edge token is empty"),
+        t => Ok(t.map(|t| EdgeToken(t.trim().to_string()))),
+    }
 }
 
 /// The same keys in a file.
@@ -120,6 +179,8 @@ struct FileConfig {
     quota_accelerators: Option<usize>,
     quota_listeners: Option<usize>,
     quota_endpoints: Option<usize>,
+    edge_token_file: Option<PathBuf>,
+    edge_lost_after: Option<f64>,
 }
 
 /// Validated, immutable configuration of `serve`.
@@ -147,6 +208,10 @@ pub struct ServeConfig {
     pub access_log_all: bool,
     /// The quotas every operation enforces.
     pub quotas: onramp_core::Quotas,
+    /// The shared token remote edges present; `None`: none may join.
+    pub edge_token: Option<EdgeToken>,
+    /// How long an edge may stay silent before it is lost.
+    pub edge_lost_after: Duration,
 }
 
 /// Limits of the HTTP endpoints (API and admin), each applied to each endpoint.
@@ -158,28 +223,41 @@ pub struct HttpLimits {
     pub max_connections: usize,
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+pub(crate) fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
 }
 
 /// Seconds as a duration: positive and at most a day.
-fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
+pub(crate) fn secs(name: &str, v: f64) -> anyhow::Result<Duration> {
     if !(v > 0.0 && v <= 86_400.0) {
         bail!("--{name} {v} must be a number of seconds above 0 and at most 86400");
     }
     Ok(Duration::from_secs_f64(v))
 }
 
-fn count(name: &str, v: usize) -> anyhow::Result<usize> {
+pub(crate) fn count(name: &str, v: usize) -> anyhow::Result<usize> {
     if v == 0 {
         bail!("--{name} must be at least 1");
     }
     Ok(v)
 }
 
-fn addr(name: &str, s: &str) -> anyhow::Result<SocketAddr> {
+/// A region name: 1-64 letters, digits, '-' or '_'.
+pub(crate) fn region(region: String) -> anyhow::Result<String> {
+    if region.is_empty()
+        || region.len() > 64
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bail!("--region '{region}' must be 1-64 letters, digits, '-' or '_'");
+    }
+    Ok(region)
+}
+
+pub(crate) fn addr(name: &str, s: &str) -> anyhow::Result<SocketAddr> {
     s.parse()
         .with_context(|| format!("--{name} '{s}' is not an address like 127.0.0.1:7080"))
 }
@@ -218,15 +296,7 @@ impl ServeConfig {
             .store
             .or(f.store)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("onramp.db").display()));
-        let region = a.region.or(f.region).unwrap_or_else(|| "local".into());
-        if region.is_empty()
-            || region.len() > 64
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            bail!("--region '{region}' must be 1-64 letters, digits, '-' or '_'");
-        }
+        let region = region(a.region.or(f.region).unwrap_or_else(|| "local".into()))?;
         let bind_text = a
             .bind_address
             .or(f.bind_address)
@@ -283,6 +353,11 @@ impl ServeConfig {
                 .unwrap_or(64),
             access_log,
             access_log_all,
+            edge_token: edge_token(a.edge_token_file.or(f.edge_token_file).as_deref())?,
+            edge_lost_after: secs(
+                "edge-lost-after",
+                a.edge_lost_after.or(f.edge_lost_after).unwrap_or(10.0),
+            )?,
             quotas: {
                 let d = onramp_core::Quotas::default();
                 onramp_core::Quotas {

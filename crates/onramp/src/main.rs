@@ -4,8 +4,10 @@
 
 mod admin;
 mod admin_audit;
+mod admin_http;
 mod bootstrap;
 mod config;
+mod edge;
 mod httpd;
 mod logging;
 mod secrets;
@@ -36,6 +38,10 @@ struct Cli {
 enum Command {
     /// Run everything in one process: API, local edge, embedded SQLite store.
     Serve(Box<config::ServeArgs>),
+    /// A control node: the APIs and the reconciler over a shared store (PostgreSQL), no data plane.
+    Control(Box<config::ServeArgs>),
+    /// An edge: the data plane only, configured by control nodes over HTTP; never opens the store.
+    Edge(Box<edge::EdgeArgs>),
     /// Operator commands on the store: accounts, keys, status.
     Admin(admin::AdminArgs),
     /// Ask a running node for its edges, regions, listeners per state and origins per health.
@@ -55,6 +61,8 @@ fn main() -> ExitCode {
     logging::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => run(serve::serve(*args)),
+        Command::Control(args) => run(serve::control(*args)),
+        Command::Edge(args) => run(edge::run(*args)),
         Command::Admin(args) => run(admin::run(args)),
         Command::Status(args) => run(status::run(args)),
     };

@@ -7,24 +7,59 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use axum::routing::get;
 use axum::Router;
 use onramp_api::{Api, ApiConfig, Region};
-use onramp_control::reconcile;
-use onramp_control::Control;
-use onramp_edge::{render_prometheus, Edge, EdgeConfig, EdgeStatus, Reporter};
+use onramp_control::{Control, LOCAL_EDGE};
+use onramp_edge::{Edge, EdgeConfig, Reporter};
 use onramp_store::Store;
 use onramp_store_sql::SqlStore;
+use onramp_sync::follow::{follow, LocalSource};
+use onramp_sync::server::EdgeApi;
 
+use crate::admin_http;
 use crate::bootstrap;
 use crate::config::{HttpLimits, ServeArgs, ServeConfig};
 use crate::httpd::{self, ConnLimits, Endpoint, Timeouts};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    node(ServeConfig::resolve(args)?, Role::Serve).await
+}
+
+/// `onramp control`: the APIs and the reconciler over a shared store, no data plane.
+pub async fn control(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(flag) = args.edge_flag_given() {
+        bail!("{flag} is a flag of the roles with an edge (`onramp serve`, `onramp edge`), not of `onramp control`");
+    }
     let cfg = ServeConfig::resolve(args)?;
-    match onramp_edge::raise_fd_limit() {
-        Ok(limit) => tracing::info!(limit, "descriptor limit"),
-        Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
+    if cfg.edge_token.is_none() {
+        tracing::warn!("no edge token (ONRAMP_EDGE_TOKEN or --edge-token-file): no edge can join this control node");
+    }
+    node(cfg, Role::Control).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// API, reconciler and an in-process edge.
+    Serve,
+    /// API and reconciler only.
+    Control,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Serve => "serve",
+            Role::Control => "control",
+        }
+    }
+}
+
+async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
+    if role == Role::Serve {
+        match onramp_edge::raise_fd_limit() {
+            Ok(limit) => tracing::info!(limit, "descriptor limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
+        }
     }
     prepare_data_dir(&cfg.data_dir)?;
     let api_socket = bind(cfg.api_listen, "API")?;
@@ -38,6 +73,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = crate::secrets::open_store(&cfg.store, &cfg.master_key).await?;
     let control = Control::open(store).await.context("loading the store")?;
     control.set_quotas(cfg.quotas);
+    control.edges().set_lost_after(cfg.edge_lost_after);
     if bootstrap::ensure_root(&control, &cfg.data_dir, onramp_api::now_millis()).await? {
         println!(
             "onramp: created the root account; its key is in {}",
@@ -47,17 +83,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_cfg = ApiConfig {
         rate_limit: cfg.rate_limit,
         max_body: cfg.max_body,
-        regions: vec![Region {
-            id: cfg.region.clone(),
-            name: cfg.region.clone(),
-        }],
+        regions: match role {
+            Role::Serve => vec![Region {
+                id: cfg.region.clone(),
+                name: cfg.region.clone(),
+            }],
+            Role::Control => Vec::new(),
+        },
         bind_address: cfg.bind_address.to_string(),
         ..ApiConfig::default()
     };
     tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
-    let edge = start_edge(&control, &cfg)?;
-    let status = edge.status();
-    let api = Api::new(control.clone(), status.clone(), api_cfg);
+    let edge = match role {
+        Role::Serve => Some(start_edge(&control, &cfg)?),
+        Role::Control => None,
+    };
+    let status = edge.as_ref().map(|e| e.status());
+    let api = Api::new(control.clone(), control.edges().clone(), api_cfg);
     let (api_socket, admin_socket) = (listen(api_socket)?, listen(admin_socket)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
@@ -71,35 +113,53 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.http.max_conns_per_source,
         cfg.http.max_connections,
     );
-    let admin_app = admin_router(
+    let admin_app = admin_http::node_router(
         status,
         api.clone(),
         vec![api_limits.clone(), admin_limits.clone()],
     )
-    .merge(crate::status::admin_routes(api.clone(), "serve"));
-    let admin = endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http);
-    let admin_stopped = stopped.clone();
-    tokio::spawn(async move {
-        if let Err(e) = httpd::run(admin, admin_stopped).await {
-            tracing::error!(error = %e, "admin endpoint failed");
-        }
-    });
+    .merge(crate::status::admin_routes(api.clone(), role.name()));
+    spawn_endpoint(
+        endpoint(admin_socket, None, admin_app, admin_limits, &cfg.http),
+        &stopped,
+        "admin",
+    );
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let what = match role {
+        Role::Serve => format!("region {}", cfg.region),
+        Role::Control => "control node".to_string(),
+    };
     println!(
-        "onramp: API listening on {scheme}://{} (region {}, store {})",
+        "onramp: API listening on {scheme}://{} ({what}, store {})",
         cfg.api_listen,
-        cfg.region,
         store_kind(&cfg.store)
     );
-    let app = api_app(api, tls.is_some());
+    let edges = EdgeApi::new(control.clone(), cfg.edge_token.clone().map(|t| t.0));
+    let app = api_app(api, tls.is_some()).merge(onramp_sync::server::router(edges));
     let api_ep = endpoint(api_socket, tls, app, api_limits, &cfg.http);
     httpd::run(api_ep, stopped)
         .await
         .context("serving the API")?;
     control.flush_audit().await;
-    tokio::task::spawn_blocking(move || edge.shutdown()).await?;
+    if let Some(edge) = edge {
+        tokio::task::spawn_blocking(move || edge.shutdown()).await?;
+    }
     println!("onramp: stopped");
     Ok(())
+}
+
+/// Serve `ep` in the background until `stopped`.
+pub fn spawn_endpoint(
+    ep: Endpoint,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+    what: &'static str,
+) {
+    let stopped = stopped.clone();
+    tokio::spawn(async move {
+        if let Err(e) = httpd::run(ep, stopped).await {
+            tracing::error!(error = %e, "{what} endpoint failed");
+        }
+    });
 }
 
 /// Everything the API listener serves: every dialect and the console (`/console/`, with
@@ -136,7 +196,7 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Claim `addr` now (a taken port is a clear start-up error) without accepting yet: clients
 /// are refused until `listen`, so an accepted connection means the server is ready.
-fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
+pub fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
     let sock = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -148,13 +208,13 @@ fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<socket2::Socket> {
     Ok(sock)
 }
 
-fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
+pub fn listen(sock: socket2::Socket) -> anyhow::Result<TcpListener> {
     sock.listen(1024)?;
     sock.set_nonblocking(true)?;
     Ok(sock.into())
 }
 
-fn endpoint(
+pub fn endpoint(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     app: Router,
@@ -184,7 +244,7 @@ pub async fn open_backend(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(s))
 }
 
-async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
+pub async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -204,10 +264,9 @@ async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
     let _ = stop.send(true);
 }
 
-/// The local edge, following the reconciler's snapshots of this region.
+/// The local edge, following the reconciler's updates of this region.
 fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge> {
-    let (tx, rx) = tokio::sync::watch::channel(reconcile::snapshot(control, &cfg.region));
-    control.attach_edge();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
     let edge_cfg = EdgeConfig {
         region: cfg.region.clone(),
         bind_address: cfg.bind_address,
@@ -222,7 +281,18 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
     };
     let edge = Edge::start(edge_cfg, rx, Arc::new(ControlReporter(control.clone())))
         .context("starting the edge")?;
-    tokio::spawn(reconcile::run(control.clone(), cfg.region.clone(), tx));
+    control.edges().attach_local(
+        LOCAL_EDGE,
+        &cfg.region,
+        vec![cfg.bind_address.to_string()],
+        0,
+        edge.status(),
+    );
+    let source = LocalSource {
+        control: control.clone(),
+        region: cfg.region.clone(),
+    };
+    tokio::spawn(follow(source, None, tx, None));
     Ok(edge)
 }
 
@@ -230,49 +300,6 @@ struct ControlReporter(Arc<Control>);
 
 impl Reporter for ControlReporter {
     fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
-        for (listener, error) in failures {
-            tracing::warn!(listener, error, "listener not serving");
-        }
-        self.0.set_applied(revision);
+        self.0.edges().applied_local(LOCAL_EDGE, revision, failures);
     }
-}
-
-/// The audit writer's counters in Prometheus text.
-fn render_audit(control: &Control) -> String {
-    let c = control.audit_counts();
-    format!(
-        "# HELP onramp_audit_entries_total Audit log entries by what became of them (written, dropped: queue full, failed: refused by the store).\n\
-         # TYPE onramp_audit_entries_total counter\n\
-         onramp_audit_entries_total{{result=\"written\"}} {}\n\
-         onramp_audit_entries_total{{result=\"dropped\"}} {}\n\
-         onramp_audit_entries_total{{result=\"failed\"}} {}\n",
-        c.written, c.dropped, c.failed
-    )
-}
-
-/// `/healthz`, `/readyz` and `/metrics` (the edge's counters, the status gauges and the HTTP
-/// endpoints').
-fn admin_router(status: Arc<EdgeStatus>, api: Arc<Api>, endpoints: Vec<Arc<ConnLimits>>) -> Router {
-    let metrics = move || {
-        let status = status.clone();
-        let endpoints = endpoints.clone();
-        let api = api.clone();
-        async move {
-            let mut text = render_prometheus(&status);
-            text.push_str(&render_audit(&api.control));
-            crate::status::render_metrics(&api, &mut text);
-            text.push_str(httpd::METRIC_HEADERS);
-            for e in &endpoints {
-                e.render(&mut text);
-            }
-            (
-                [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                text,
-            )
-        }
-    };
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
-        .route("/metrics", get(metrics))
 }

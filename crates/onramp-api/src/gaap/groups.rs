@@ -81,7 +81,7 @@ pub async fn create_proxy_group(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<String
 /// RegionDetail of a region, or a bare one named by its ID if the region left the configuration.
 fn region_info(api: &Api, id: &str) -> Value {
     match api.region(id) {
-        Some(r) => views::region_detail(r),
+        Some(r) => views::region_detail(&r),
         None => views::region_detail(&Region {
             id: id.to_string(),
             name: id.to_string(),
@@ -124,7 +124,10 @@ fn group_detail(ctx: &Ctx<'_>, st: &State, g: &AcceleratorGroup) -> Value {
         "OwnerUin": ctx.account.uin,
         "CreateUin": ctx.account.uin,
         "GroupName": g.name,
-        "DnsDefaultIp": ctx.api.cfg.bind_address,
+        "DnsDefaultIp": st
+            .members_of(&g.id)
+            .next()
+            .map_or_else(|| ctx.api.cfg.bind_address.clone(), |a| ctx.api.access_addresses(&a.access_region).remove(0)),
         "Domain": Value::Null,
         "RealServerRegionInfo": region_info(ctx.api, &g.origin_region),
         "IsOldGroup": false,

@@ -36,7 +36,7 @@ pub async fn describe_task_status(ctx: &Ctx<'_>, p: Params) -> TcResult<Map<Stri
 
 /// Every region served by edges, as RegionDetail.
 fn regions(api: &Api) -> Vec<Value> {
-    api.cfg.regions.iter().map(views::region_detail).collect()
+    api.regions().iter().map(views::region_detail).collect()
 }
 
 pub async fn describe_access_regions(ctx: &Ctx<'_>, _p: Params) -> TcResult<Map<String, Value>> {

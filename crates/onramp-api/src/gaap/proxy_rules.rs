@@ -39,7 +39,7 @@ pub fn concurrent(field: &str, v: i64) -> TcResult<u64> {
 /// A known access region.
 pub fn access_region(api: &Api, field: &str, id: &str) -> TcResult<String> {
     match api.region(id) {
-        Some(r) => Ok(r.id.clone()),
+        Some(r) => Ok(r.id),
         None => Err(TcError::new(
             "InvalidParameterValue.UnknownAccessRegion",
             format!("The value of `{field}` is not a known access region: '{id}'."),
@@ -50,7 +50,7 @@ pub fn access_region(api: &Api, field: &str, id: &str) -> TcResult<String> {
 /// A known destination (origin) region.
 pub fn dest_region(api: &Api, field: &str, id: &str) -> TcResult<String> {
     match api.region(id) {
-        Some(r) => Ok(r.id.clone()),
+        Some(r) => Ok(r.id),
         None => Err(TcError::new(
             "InvalidParameterValue.UnknownDestRegion",
             format!("The value of `{field}` is not a known origin region: '{id}'."),

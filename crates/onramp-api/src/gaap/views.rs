@@ -31,7 +31,7 @@ pub fn region_detail(r: &Region) -> Value {
 
 fn region_or_named(api: &Api, id: &str) -> Value {
     match api.region(id) {
-        Some(r) => region_detail(r),
+        Some(r) => region_detail(&r),
         None => region_detail(&Region {
             id: id.to_string(),
             name: id.to_string(),
@@ -64,6 +64,7 @@ pub fn group_status(api: &Api, g: &AcceleratorGroup) -> &'static str {
 
 pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
     let secs = a.created_at / 1000;
+    let addrs = api.access_addresses(&a.access_region);
     json!({
         "InstanceId": a.id,
         "ProxyId": a.id,
@@ -76,7 +77,7 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
         "Concurrent": a.concurrent,
         "Status": proxy_status(api, a),
         "Domain": "",
-        "IP": api.cfg.bind_address,
+        "IP": addrs[0],
         "Version": "2.0",
         "Scalarable": 1,
         "SupportProtocols": ["TCP", "UDP"],
@@ -84,7 +85,7 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
         "PolicyId": Value::Null,
         "AccessRegionInfo": region_or_named(api, &a.access_region),
         "RealServerRegionInfo": region_or_named(api, &a.origin_region),
-        "ForwardIP": api.cfg.bind_address,
+        "ForwardIP": addrs[0],
         "TagSet": tags(&a.tags),
         "SupportSecurity": 0,
         "BillingType": a.billing_type,
@@ -96,7 +97,7 @@ pub fn proxy_info(api: &Api, a: &Accelerator) -> Value {
         "NetworkType": a.network_type,
         "PackageType": a.package_type,
         "BanStatus": if a.banned { "BANNED" } else { "RECOVER" },
-        "IPList": [{"IP": api.cfg.bind_address, "Provider": "BGP", "Bandwidth": a.bandwidth_mbps}],
+        "IPList": addrs.iter().map(|ip| json!({"IP": ip, "Provider": "BGP", "Bandwidth": a.bandwidth_mbps})).collect::<Vec<_>>(),
         "Http3Supported": 0,
         "InBanBlacklist": i64::from(a.banned),
         "FeatureBitmap": 1,

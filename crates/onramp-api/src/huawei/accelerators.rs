@@ -102,8 +102,7 @@ pub async fn create(ctx: &HwCtx<'_>, body: &[u8]) -> HwResult {
         description: o.description.clone().unwrap_or_default(),
         region: ctx
             .api
-            .cfg
-            .regions
+            .regions()
             .first()
             .map(|r| r.id.clone())
             .unwrap_or_default(),

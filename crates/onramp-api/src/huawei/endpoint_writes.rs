@@ -29,7 +29,7 @@ fn group_view(ctx: &HwCtx<'_>, id: &str, status: StatusCode) -> HwResult {
 pub async fn create_group(ctx: &HwCtx<'_>, body: &[u8]) -> HwResult {
     let req = decode::<d::CreateEndpointGroup>(body)?.endpoint_group;
     req.check()?;
-    let regions: Vec<String> = ctx.api.cfg.regions.iter().map(|r| r.id.clone()).collect();
+    let regions: Vec<String> = ctx.api.regions().into_iter().map(|r| r.id).collect();
     let new = NewGroup {
         listener_id: req
             .listeners

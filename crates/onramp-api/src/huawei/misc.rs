@@ -18,8 +18,7 @@ const ENDPOINT_TYPES: &[&str] = &["EIP", "CUSTOM_IP", "CUSTOM_DOMAIN_NAME"];
 pub fn regions(ctx: &HwCtx<'_>) -> HwResult {
     let regions: Vec<Value> = ctx
         .api
-        .cfg
-        .regions
+        .regions()
         .iter()
         .map(|r| json!({"region_id": r.id, "area": "OUTOFCM", "supported_endpoint_types": ENDPOINT_TYPES}))
         .collect();
@@ -30,7 +29,8 @@ const PAGING: &[&str] = &["limit", "marker"];
 
 pub fn pops(ctx: &HwCtx<'_>, raw_query: &str) -> HwResult {
     let q = ListQuery::parse(raw_query, PAGING)?;
-    let mut ids: Vec<&str> = ctx.api.cfg.regions.iter().map(|r| r.id.as_str()).collect();
+    let all = ctx.api.regions();
+    let mut ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     let (page, next) = q.page(&ids, |s| s)?;
     let pops: Vec<Value> = page.iter().map(|id| json!({ "id": id })).collect();

@@ -114,19 +114,26 @@ pub fn tags(t: &[Tag]) -> Vec<Value> {
         .collect()
 }
 
-/// The access address of every accelerator: the edge's bind address.
+/// The access addresses of an accelerator: those of its region's edges.
 fn ip_sets(ctx: &HwCtx<'_>, a: &Accelerator) -> Value {
-    let address = &ctx.api.cfg.bind_address;
-    let ip_type = match address.parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => "IPV6",
-        _ => "IPV4",
-    };
     let area = if a.area.is_empty() {
         "OUTOFCM"
     } else {
         &a.area
     };
-    json!([{"ip_type": ip_type, "ip_address": address, "area": area}])
+    let sets: Vec<Value> = ctx
+        .api
+        .access_addresses(&a.access_region)
+        .into_iter()
+        .map(|address| {
+            let ip_type = match address.parse::<IpAddr>() {
+                Ok(IpAddr::V6(_)) => "IPV6",
+                _ => "IPV4",
+            };
+            json!({"ip_type": ip_type, "ip_address": address, "area": area})
+        })
+        .collect();
+    Value::Array(sets)
 }
 
 /// The enterprise project an accelerator shows (`0`, the default project, when none was given).

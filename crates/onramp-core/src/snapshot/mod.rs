@@ -1,14 +1,16 @@
 //! What one edge must serve: an immutable, fully resolved view of the listeners of its region.
 //!
-//! The reconciler (onramp-control) builds a `Snapshot` from the `State` at a revision; the edge
-//! applies each new snapshot as a diff against the previous one. Everything the data plane needs
-//! is copied in, so it never looks anything up in the control plane.
+//! The reconciler (onramp-control) builds a full `Snapshot` of a region from the `State` when an
+//! edge starts or is too far behind (`build`), and otherwise a `Delta`: the specs of only the
+//! listeners and accelerators the revisions since the edge's touched (`delta`, from
+//! `State::touched_since`). The edge applies either as a diff. Everything the data plane needs is
+//! copied in, so it never looks anything up in the control plane.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::acl::{AccessSpec, Cidr, PrefixSet};
+use crate::acl::AccessSpec;
 use crate::model::*;
-use crate::state::State;
 
 /// One origin bound to a listener, as the edge sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -87,116 +89,23 @@ impl ListenerSpec {
 pub struct Snapshot {
     pub revision: u64,
     pub accelerators: BTreeMap<String, AcceleratorSpec>,
-    pub listeners: BTreeMap<String, ListenerSpec>,
+    pub listeners: BTreeMap<String, Arc<ListenerSpec>>,
 }
 
-fn backends(st: &State, l: &Listener) -> Vec<BackendSpec> {
-    let mut out: Vec<BackendSpec> = st
-        .bindings_of(&l.id)
-        .filter_map(|b| {
-            let o = st.origins.get(&b.origin_id)?;
-            Some(BackendSpec {
-                binding_id: b.id.clone(),
-                group_id: b.endpoint_group_id.clone(),
-                origin_id: o.id.clone(),
-                address: o.address.clone(),
-                kind: o.kind,
-                port: b.port,
-                weight: b.weight,
-                role: b.role,
-                banned: o.banned,
-                probe_port: b.probe_port,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.binding_id.cmp(&b.binding_id));
-    out
-}
+mod build;
+mod delta;
 
-/// The listener's access rule with its group's blocks. A group that is gone (never left by the
-/// operations) admits everyone rather than failing traffic; a block that does not parse (never
-/// stored by the operations) is skipped.
-fn access(st: &State, l: &Listener) -> Option<AccessSpec> {
-    let a = l.access.as_ref()?;
-    let g = st.ip_groups.get(&a.ip_group_id)?;
-    let blocks = g
-        .entries
-        .iter()
-        .filter_map(|e| Cidr::parse("cidr", &e.cidr).ok());
-    Some(AccessSpec {
-        ip_group_id: g.id.clone(),
-        kind: a.kind,
-        set: PrefixSet::new(blocks),
-    })
-}
+pub use build::{build, listener_spec, serving_accelerator};
+pub use delta::{delta, Delta, Update};
 
-fn listener_spec(st: &State, l: &Listener, accelerator_id: &str) -> ListenerSpec {
-    let groups: Vec<GroupSpec> = st
-        .endpoint_groups_of(&l.id)
-        .map(|e| GroupSpec {
-            id: e.id.clone(),
-            traffic_dial: e.traffic_dial,
-            health: e.effective_check(&l.health),
-            health_protocol: e.health_check.as_ref().map_or(l.protocol, |h| h.protocol),
-        })
-        .collect();
-    let dial = groups.iter().map(|g| g.traffic_dial).max().unwrap_or(100);
-    ListenerSpec {
-        id: l.id.clone(),
-        accelerator_id: accelerator_id.to_string(),
-        protocol: l.protocol,
-        ports: l.ports.clone(),
-        scheduler: l.scheduler,
-        affinity: l.affinity == Affinity::SourceIp || l.session_persist_secs > 0,
-        persist_secs: l.session_persist_secs,
-        failover: l.failover,
-        client_ip: l.client_ip,
-        health: l.health.clone(),
-        bandwidth_mbps: l.bandwidth_mbps,
-        max_connections: l.max_connections,
-        traffic_dial: dial,
-        groups,
-        backends: backends(st, l),
-        access: access(st, l),
-        access_log: l.log_tank.is_some(),
-    }
-}
-
-/// The snapshot for the edges of `region`: open accelerators of that region with their own
-/// listeners and their group's listeners. A group listener is served once per edge.
-pub fn build(st: &State, region: &str) -> Snapshot {
-    let mut snap = Snapshot {
-        revision: st.revision,
-        ..Default::default()
-    };
-    for a in st
-        .accelerators
-        .values()
-        .filter(|a| a.access_region == region && a.enabled && !a.banned)
-    {
-        snap.accelerators.insert(
-            a.id.clone(),
-            AcceleratorSpec {
-                id: a.id.clone(),
-                bandwidth_mbps: a.bandwidth_mbps,
-                max_connections: a.concurrent.saturating_mul(10_000),
-            },
-        );
-        for l in st.served_listeners(a) {
-            if snap.listeners.contains_key(&l.id) {
-                continue;
-            }
-            snap.listeners
-                .insert(l.id.clone(), listener_spec(st, l, &a.id));
-        }
-    }
-    snap
-}
+#[cfg(test)]
+mod incremental_tests;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::acl::AccessKind;
+    use crate::state::State;
 
     fn state(entries: &[&str], kind: Option<AccessKind>) -> State {
         let acc = Accelerator {

@@ -1,0 +1,250 @@
+//! The edge's reports: every second, to every control node it knows (so each node knows every
+//! edge first-hand), the applied revision and the listeners that could not open, and what
+//! changed since that node's last answer in health per binding and per-minute series. A node
+//! that does not know the edge (409: it restarted) gets a registration, then everything.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onramp_core::health::BindingHealth;
+use onramp_edge::{EdgeStatus, Reporter};
+
+use crate::client::{ClientError, ControlClient};
+use crate::wire::{FailureDto, HealthDto, MinuteDto, Register, Registered, ReportDto, PREFIX};
+
+/// How long a report may take.
+const REPORT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the edge applied, as its `Reporter` last said.
+#[derive(Default)]
+pub struct Applied {
+    inner: Mutex<(u64, Vec<(String, String)>)>,
+    changed: tokio::sync::Notify,
+}
+
+impl Applied {
+    pub fn get(&self) -> (u64, Vec<(String, String)>) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+}
+
+impl Reporter for Applied {
+    fn applied(&self, revision: u64, failures: Vec<(String, String)>) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let moved = g.0 != revision || g.1 != failures;
+        *g = (revision, failures);
+        drop(g);
+        if moved {
+            self.changed.notify_waiters();
+        }
+    }
+}
+
+/// Who this edge is.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub region: String,
+    pub addresses: Vec<String>,
+}
+
+impl Identity {
+    pub fn registration(&self, applied: Option<u64>) -> Register {
+        Register {
+            name: self.name.clone(),
+            region: self.region.clone(),
+            addresses: self.addresses.clone(),
+            applied,
+        }
+    }
+}
+
+/// Register with `client`.
+pub async fn register(
+    client: &ControlClient,
+    me: &Identity,
+    applied: Option<u64>,
+) -> Result<Registered, ClientError> {
+    client
+        .post(
+            &format!("{PREFIX}/register"),
+            &me.registration(applied),
+            REPORT_DEADLINE,
+        )
+        .await
+}
+
+/// Log a failure of a control node clearly: a refused token as an error with what to check.
+pub fn log_failure(e: &ClientError) {
+    match e {
+        ClientError::Unauthorized(url, why) => tracing::error!(
+            control = %url,
+            "the control node refused this edge's token ({why}); check ONRAMP_EDGE_TOKEN or --edge-token-file"
+        ),
+        e => tracing::warn!(error = %e, "control node unavailable; retrying"),
+    }
+}
+
+/// The health fields a control node is told about (the RTT changes every check: it travels
+/// with the other fields but does not make a change by itself).
+fn same(a: &BindingHealth, b: &BindingHealth) -> bool {
+    a.healthy == b.healthy && a.down == b.down && a.resolve_failed == b.resolve_failed
+}
+
+fn minute_now() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    now - now.rem_euclid(60)
+}
+
+/// A report, and what the node has once it answers it.
+struct Built {
+    report: ReportDto,
+    acked: HashMap<String, BindingHealth>,
+    points: HashMap<String, (i64, f64)>,
+}
+
+/// What one control node has acknowledged.
+#[derive(Default)]
+struct Cursor {
+    /// It has everything up to `acked` (after a first, full report).
+    registered: bool,
+    acked: HashMap<String, BindingHealth>,
+    /// Per-binding minute points it has, by binding: (minute, value) last sent.
+    points: HashMap<String, (i64, f64)>,
+}
+
+impl Cursor {
+    /// The report to send now and what it acknowledges once answered.
+    fn build(&self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
+        let (revision, failures) = applied.get();
+        let now: HashMap<String, BindingHealth> = status.health_snapshot().into_iter().collect();
+        let full = !self.registered;
+        let health = now
+            .iter()
+            .filter(|(k, h)| full || self.acked.get(*k).is_none_or(|a| !same(a, h)))
+            .map(|(k, h)| HealthDto::new(k, h))
+            .collect();
+        let forget = match full {
+            true => Vec::new(),
+            false => self
+                .acked
+                .keys()
+                .filter(|k| !now.contains_key(*k))
+                .cloned()
+                .collect(),
+        };
+        // Everything kept on a first report; afterwards the minute before this one too (it
+        // may have grown at its end).
+        let from = if full { 0 } else { minute_now() - 60 };
+        let series = status
+            .series_since(from)
+            .into_iter()
+            .map(|(l, ms)| (l, ms.iter().map(MinuteDto::from).collect()))
+            .collect();
+        let mut points = if full {
+            HashMap::new()
+        } else {
+            self.points.clone()
+        };
+        let mut binding_series = Vec::new();
+        for (b, ps) in status.binding_series_since(from) {
+            let fresh: Vec<(i64, f64)> = ps
+                .into_iter()
+                .filter(|p| {
+                    points
+                        .get(&b)
+                        .is_none_or(|last| last.0 < p.0 || (last.0 == p.0 && last.1 != p.1))
+                })
+                .collect();
+            if let Some(last) = fresh.last() {
+                points.insert(b.clone(), *last);
+                binding_series.push((b, fresh));
+            }
+        }
+        let report = ReportDto {
+            name: me.name.clone(),
+            applied: revision,
+            listeners_open: status.info().listeners_open,
+            failures: failures
+                .into_iter()
+                .map(|(listener, error)| FailureDto { listener, error })
+                .collect(),
+            health_full: full,
+            health,
+            health_forget: forget,
+            series,
+            binding_series,
+        };
+        Built {
+            report,
+            acked: now,
+            points,
+        }
+    }
+}
+
+/// Report to `client` every `every` (and at once when the applied revision moves) until the
+/// process ends.
+pub async fn run(
+    client: Arc<ControlClient>,
+    me: Identity,
+    status: Arc<EdgeStatus>,
+    applied: Arc<Applied>,
+    every: Duration,
+) {
+    let mut cursor = Cursor::default();
+    let mut failing = false;
+    loop {
+        if !cursor.registered {
+            match register(&client, &me, Some(applied.revision())).await {
+                Ok(_) => cursor = Cursor::default(),
+                Err(e) => {
+                    note_failure(&mut failing, &e);
+                    pause(&applied, every.max(Duration::from_secs(1))).await;
+                    continue;
+                }
+            }
+        }
+        let built = cursor.build(&me, &status, &applied);
+        let sent: Result<serde_json::Value, _> = client
+            .post(&format!("{PREFIX}/report"), &built.report, REPORT_DEADLINE)
+            .await;
+        match sent {
+            Ok(_) => {
+                if failing {
+                    tracing::info!(control = %client.url(), "reporting again");
+                    failing = false;
+                }
+                cursor.registered = true;
+                cursor.acked = built.acked;
+                cursor.points = built.points;
+            }
+            Err(ClientError::NotRegistered(_)) => cursor.registered = false,
+            Err(e) => {
+                note_failure(&mut failing, &e);
+                // The node may come back without what it had: start over with it.
+                cursor.registered = false;
+            }
+        }
+        pause(&applied, every).await;
+    }
+}
+
+fn note_failure(failing: &mut bool, e: &ClientError) {
+    if !*failing {
+        log_failure(e);
+        *failing = true;
+    }
+}
+
+/// Wait `every`, or less when the edge applies something (statuses wait for that report).
+async fn pause(applied: &Applied, every: Duration) {
+    let _ = tokio::time::timeout(every, applied.changed.notified()).await;
+}
