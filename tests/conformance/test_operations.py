@@ -2,8 +2,10 @@
 certificate and key for new connections while an open connection carries on (a bad pair is refused and the
 old one kept); `--access-log PATH` logs the connections of every listener, not only those with a log tank;
 `onramp status --json` (the admin endpoint's `/status`) agrees with what the GAAP API shows: listeners per
-state, bound origins per health, the edge and its applied revision."""
+state, bound origins per health, the edge and its applied revision; the Grafana dashboard and the alert rules
+(docs/grafana, docs/prometheus) name only metrics that docs/metrics.md lists and a node exposes."""
 import json
+import re
 import signal
 import socket
 import ssl
@@ -12,6 +14,7 @@ import time
 
 import pytest
 import trustme
+import yaml
 
 import dataplane as dp
 import helpers as h
@@ -184,10 +187,56 @@ def test_status_agrees_with_the_api(server_factory, uniq):
         assert "listeners      failed 1, running 2" in table.stdout, table.stdout
         assert "bound origins  healthy 1, unhealthy 1" in table.stdout, table.stdout
         assert "local" in table.stdout and "live" in table.stdout, table.stdout
+        # The dashboard and the alerts read names this node really exposes.
+        exposed = set(re.findall(r"^(onramp_[a-z_]+)", lab.metrics(), re.M))
+        for name in dashboard_and_alert_names():
+            assert name in exposed, f"{name} is in the dashboard or the alerts but not on /metrics"
         api("DeleteListeners", {"ProxyId": lst.proxy, "ListenerIds": [stuck], "Force": 1})
     finally:
         taken.close()
         lab.close()
+
+
+# -- the Grafana dashboard and the alert rules ------------------------------------------------------------------
+
+DASHBOARD = h.REPO / "docs" / "grafana" / "onramp.json"
+ALERTS = h.REPO / "docs" / "prometheus" / "alerts.yml"
+NAME_RE = re.compile(r"\bonramp_[a-z_]+\b")
+
+
+def dashboard_exprs() -> list[str]:
+    d = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
+
+
+def alert_rules() -> list[dict]:
+    return [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
+
+
+def dashboard_and_alert_names() -> set[str]:
+    exprs = dashboard_exprs() + [r["expr"] for r in alert_rules()]
+    return {n for e in exprs for n in NAME_RE.findall(e)}
+
+
+def test_dashboard_and_alerts_are_well_formed_and_documented():
+    d = json.loads(DASHBOARD.read_text())
+    ids = [p["id"] for p in d["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids are unique"
+    assert [v["name"] for v in d["templating"]["list"]] == ["datasource", "listener"]
+    for p in d["panels"]:
+        assert {"h", "w", "x", "y"} <= set(p["gridPos"]) and p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, p
+        if p["type"] != "row":
+            assert p["datasource"]["uid"] == "${datasource}" and p["targets"], p["title"]
+    documented = set(re.findall(r"`(onramp_[a-z_]+)`", (h.REPO / "docs" / "metrics.md").read_text()))
+    names = dashboard_and_alert_names()
+    assert len(names) >= 25, names
+    assert names <= documented, f"not in docs/metrics.md: {names - documented}"
+    rules = alert_rules()
+    wanted = {"OnrampOriginDown", "OnrampEdgeLost", "OnrampListenerStuckCreating", "OnrampConnectFailureRate"}
+    assert wanted <= {r["alert"] for r in rules}
+    for r in rules:
+        assert r["labels"]["severity"] in ("critical", "warning", "info") and r["annotations"]["summary"], r
+        assert re.fullmatch(r"\d+[smh]", r["for"]), r
 
 
 def test_status_of_a_node_that_is_not_there():

@@ -70,6 +70,27 @@ pub async fn gaap(
     onramp_api::tencent::execute(&c.api, &req).await
 }
 
+/// A change made: leave `message` for the next page and go to `to` (post, redirect, get).
+pub fn done(c: &Console, a: &Authed, message: String, to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    c.sessions.flash(&a.token, message);
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// The form `values` again, with `e` on it.
+pub fn refused(
+    values: std::collections::HashMap<String, String>,
+    e: &TcError,
+    fields: &[Field],
+) -> Entry {
+    let mut entry = Entry {
+        values,
+        ..Default::default()
+    };
+    refuse(&mut entry, e, fields);
+    entry
+}
+
 /// `e` put on the form `entry` (next to its field, or above the form).
 pub fn refuse(entry: &mut Entry, e: &TcError, fields: &[Field]) {
     match field_of(e, fields) {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use http::{HeaderMap, StatusCode};
 use maud::{html, Markup, PreEscaped};
@@ -133,19 +133,13 @@ pub async fn create(
     }
     match exec::gaap(&c, &a, &ext, "CreateProxy", Value::Object(p)).await {
         Ok(out) => {
-            let id = out["InstanceId"].as_str().unwrap_or_default().to_string();
-            c.sessions.flash(
-                &a.token,
-                format!("Accelerator {id} is being created; it runs once the edges applied it."),
-            );
-            Redirect::to(&format!("/console/accelerators/{id}")).into_response()
+            let id = out["InstanceId"].as_str().unwrap_or_default();
+            let msg =
+                format!("Accelerator {id} is being created; it runs once the edges applied it.");
+            exec::done(&c, &a, msg, &format!("/console/accelerators/{id}"))
         }
         Err(err) => {
-            let mut e = Entry {
-                values: form,
-                ..Default::default()
-            };
-            exec::refuse(&mut e, &err, CREATE_FIELDS);
+            let e = exec::refused(form, &err, CREATE_FIELDS);
             list_page(&c, &a, &e, StatusCode::BAD_REQUEST)
         }
     }
@@ -282,11 +276,12 @@ pub async fn delete(
         Err(e) => Some(exec::words(&e)),
     };
     match refused {
-        None => {
-            c.sessions
-                .flash(&a.token, format!("Accelerator {id} is being deleted."));
-            Redirect::to("/console/accelerators").into_response()
-        }
+        None => exec::done(
+            &c,
+            &a,
+            format!("Accelerator {id} is being deleted."),
+            "/console/accelerators",
+        ),
         Some(m) => {
             let e = Entry {
                 error: Some(m),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use http::{HeaderMap, StatusCode};
 use maud::{html, Markup};
@@ -179,10 +179,12 @@ struct Change<'a> {
 async fn send(c: &Console, a: &Authed, ext: &http::Extensions, ch: Change<'_>) -> Response {
     let p = json!({"ListenerId": ch.listener, "RealServerBindSet": ch.items});
     match exec::gaap(c, a, ext, "BindListenerRealServers", p).await {
-        Ok(_) => {
-            c.sessions.flash(&a.token, ch.done);
-            Redirect::to(&format!("/console/listeners/{}", ch.listener)).into_response()
-        }
+        Ok(_) => exec::done(
+            c,
+            a,
+            ch.done,
+            &format!("/console/listeners/{}", ch.listener),
+        ),
         Err(err) => {
             let mut e = ch.entry;
             exec::refuse(&mut e, &err, ch.fields);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use http::{HeaderMap, StatusCode};
 use maud::{html, Markup};
@@ -147,22 +147,12 @@ pub async fn create(
     };
     match exec::gaap(&c, &a, &ext, action, Value::Object(p)).await {
         Ok(out) => {
-            let id = out["ListenerIds"][0]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            c.sessions.flash(
-                &a.token,
-                format!("Listener {id} is being created; it runs once the edges opened it."),
-            );
-            Redirect::to(&format!("/console/listeners/{id}")).into_response()
+            let id = out["ListenerIds"][0].as_str().unwrap_or_default();
+            let msg = format!("Listener {id} is being created; it runs once the edges opened it.");
+            exec::done(&c, &a, msg, &format!("/console/listeners/{id}"))
         }
         Err(err) => {
-            let mut e = Entry {
-                values: form,
-                ..Default::default()
-            };
-            exec::refuse(&mut e, &err, CREATE_FIELDS);
+            let e = exec::refused(form, &err, CREATE_FIELDS);
             detail_with(&c, &a, &acc, &e)
         }
     }
@@ -282,12 +272,12 @@ pub async fn delete(
         Err(e) => Some(exec::words(&e)),
     };
     match (refused, owner) {
-        (None, Some(owner)) => {
-            c.sessions
-                .flash(&a.token, format!("Listener {id} is being deleted."));
-            Redirect::to(&format!("/console/accelerators/{owner}")).into_response()
+        (None, owner) => {
+            let to = owner.map_or("/console/accelerators".into(), |o| {
+                format!("/console/accelerators/{o}")
+            });
+            exec::done(&c, &a, format!("Listener {id} is being deleted."), &to)
         }
-        (None, None) => Redirect::to("/console/accelerators").into_response(),
         (Some(m), _) => {
             let e = Entry {
                 error: Some(m),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use http::{HeaderMap, StatusCode};
 use maud::html;
@@ -125,20 +125,14 @@ pub async fn add(
                 .flatten()
                 .filter_map(|o| o["RealServerId"].as_str().map(str::to_string))
                 .collect();
-            c.sessions
-                .flash(&a.token, format!("Registered {}.", ids.join(", ")));
             let to = match (back, ids.first()) {
                 (Some(b), Some(id)) => format!("{b}?origin={id}"),
                 _ => "/console/origins".into(),
             };
-            Redirect::to(&to).into_response()
+            exec::done(&c, &a, format!("Registered {}.", ids.join(", ")), &to)
         }
         Err(err) => {
-            let mut e = Entry {
-                values: form,
-                ..Default::default()
-            };
-            exec::refuse(&mut e, &err, ADD_FIELDS);
+            let e = exec::refused(form, &err, ADD_FIELDS);
             list_page(&c, &a, &e, StatusCode::BAD_REQUEST)
         }
     }
@@ -164,10 +158,7 @@ pub async fn remove(
     )
     .await
     {
-        Ok(_) => {
-            c.sessions.flash(&a.token, format!("Removed origin {id}."));
-            Redirect::to("/console/origins").into_response()
-        }
+        Ok(_) => exec::done(&c, &a, format!("Removed origin {id}."), "/console/origins"),
         Err(err) => {
             let e = Entry {
                 error: Some(exec::words(&err)),

@@ -89,10 +89,12 @@ fn card<T: Copy>(
     }
 }
 
+/// The edges serving the account's regions. Their listener counts cover every account, so they
+/// are left out here (`onramp status` on the admin port has them).
 fn edges_table(edges: &[EdgeView], now: i64) -> Markup {
     html! {
         table.list #edges {
-            thead { tr { th { "Edge" } th { "Region" } th { "State" } th.num { "Applied revision" } th { "Last seen" } th.num { "Listeners open" } th.num { "Failed" } } }
+            thead { tr { th { "Edge" } th { "Region" } th { "State" } th.num { "Applied revision" } th { "Last seen" } } }
             tbody {
                 @for e in edges {
                     tr data-edge=(e.name) {
@@ -101,11 +103,9 @@ fn edges_table(edges: &[EdgeView], now: i64) -> Markup {
                         td { @if e.live { span.badge.ok { "live" } } @else { span.badge.bad { "lost" } } }
                         td.num { (e.applied_revision) }
                         td { (ago(e.last_seen_ms, now)) }
-                        td.num { (e.listeners_open) }
-                        td.num { (e.listeners_failed) }
                     }
                 }
-                @if edges.is_empty() { tr { td colspan="7" .muted { "No edge has reported yet." } } }
+                @if edges.is_empty() { tr { td colspan="5" .muted { "No edge has reported yet." } } }
             }
         }
     }

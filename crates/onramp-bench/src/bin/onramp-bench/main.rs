@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod attack;
+mod charts;
 mod churn;
 mod control;
 mod ctx;
@@ -258,7 +259,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut machine = machine;
     machine["seconds"] = json!(started.elapsed().as_secs());
     machine["loadavg_end"] = json!(loadavg());
+    // The load average says how busy the machine was (other work shares these CPUs).
+    let load = |k: &str| {
+        machine[k]
+            .as_str()
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("?")
+            .to_string()
+    };
+    let label = format!(
+        "{} mode, {} CPUs, load {}–{}",
+        machine["mode"].as_str().unwrap_or(""),
+        machine["nproc"],
+        load("loadavg_start"),
+        load("loadavg_end")
+    );
     res.write(&ctx.out, machine)?;
+    let drawn = charts::write(&res, &ctx.out, &label)?;
     println!("\n{}", res.table());
     for n in &res.notes {
         println!("note: {n}");
@@ -270,6 +287,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  - {m}");
         }
     }
+    println!(
+        "\n{} charts in {}",
+        drawn.len(),
+        ctx.out.join("charts").display()
+    );
     println!(
         "\nwrote {} (and details.json, table.md) in {} s",
         ctx.out.join("results.json").display(),

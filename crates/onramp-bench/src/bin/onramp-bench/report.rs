@@ -311,6 +311,30 @@ impl Results {
         self.notes.push(t);
     }
 
+    /// (median, lowest, highest, repetitions) of figure `id` on system `s`.
+    pub fn range(&self, id: &str, s: System) -> Option<(f64, f64, f64, usize)> {
+        let v = self
+            .samples
+            .iter()
+            .find(|((i, sys), _)| *i == id && *sys == s)
+            .map(|(_, v)| v)?;
+        let m = median(v);
+        if !m.is_finite() {
+            return None;
+        }
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((m, lo, hi, v.len()))
+    }
+
+    /// The figures measured in this run, in the table's order.
+    pub fn figures(&self) -> Vec<&'static str> {
+        all()
+            .map(|m| m.id)
+            .filter(|id| self.samples.keys().any(|(i, _)| i == id))
+            .collect()
+    }
+
     fn med(&self, id: &str, s: System) -> Option<f64> {
         self.samples
             .iter()
