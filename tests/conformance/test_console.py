@@ -167,7 +167,7 @@ def test_the_console_in_a_browser(browser, console, uniq):
         port = h.listener_port()
         p.fill("#create-listener", name="web", port=port, interval=5, timeout=9)
         p.submit("#create-listener-submit")
-        err = p.by("[data-field='timeout']").text
+        err = p.wait(lambda: p.by("[data-field='timeout']").text, "the field's error after the submit")
         assert "ConnectTimeout" in err and "interval" in err, err
         assert p.by("#create-listener [name='name']").get_attribute("value") == "web", "the form keeps its values"
         p.shot("listener-form-error")
@@ -270,7 +270,7 @@ def test_a_key_limited_to_reads_is_refused_a_change(browser, console):
     p.go("/console/accelerators")
     p.fill("#create-accelerator", name="not-allowed")
     p.submit("#create-accelerator-submit")
-    err = p.text(".form-error")
+    err = p.wait(lambda: p.text(".form-error"), "the refusal after the submit")
     assert "AuthFailure.UnauthorizedOperation" in err and "gaap:CreateProxy" in err, err
     p.shot("limited-key-refused")
     assert all(x["ProxyName"] != "not-allowed" for x in srv.gaap()("DescribeProxies", {"Limit": 100})["ProxySet"])

@@ -16,7 +16,7 @@ use onramp_core::Op;
 /// Batches kept at most.
 pub const WINDOW_BATCHES: usize = 4096;
 /// Ops kept at most over all kept batches (the newest batch is kept whatever its size).
-pub const WINDOW_OPS: usize = 262_144;
+pub const WINDOW_OPS: usize = 65_536;
 
 /// One committed batch, as every node sees it (own writes and followed ones alike).
 ///

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use onramp_core::{ApiKey, Op, Record};
 use onramp_store::keyring::{self, Keyring, MasterKey};
 use onramp_store::sealed::{sealed_key_ids, MasterKeys, SealedStore};
-use onramp_store::{Store, StoreError};
+use onramp_store::{Changes, Store, StoreError};
 use onramp_store_sql::SqlStore;
 
 fn key(id: &str, secret: &str, previous: &str) -> Record {
@@ -209,4 +209,70 @@ async fn a_rotation_by_another_process_is_followed_and_a_wrong_key_is_named() {
         }
         other => panic!("expected a secret error, got {other:?}"),
     }
+}
+
+fn key_ops(c: Changes) -> Vec<(u64, String)> {
+    let Changes::Batches(batches) = c else {
+        panic!("expected batches");
+    };
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.ops.iter().filter_map(move |op| match op {
+                Op::Put(Record::Key(k)) => Some((b.revision, k.secret_key.clone())),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_change_log_holds_sealed_secrets_and_opens_them_for_followers() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("master.key");
+    let (ring, _) = keyring::create_or_read(&key_file).unwrap();
+    let inner: Arc<dyn Store> = Arc::new(
+        SqlStore::sqlite(&dir.path().join("onramp.db"))
+            .await
+            .unwrap(),
+    );
+    let store = SealedStore::new(
+        inner.clone(),
+        Arc::new(MasterKeys::from_file(&key_file, ring.clone())),
+    );
+    store
+        .commit(&[Op::Put(key("AKIDlog", "log-secret", ""))])
+        .await
+        .unwrap();
+    assert_eq!(
+        key_ops(store.changes_since(0).await.unwrap()),
+        [(1, "log-secret".into())]
+    );
+    let [(_, raw)] = key_ops(inner.changes_since(0).await.unwrap())
+        .try_into()
+        .unwrap();
+    assert!(raw.starts_with("sealed:v1:"), "{raw}");
+
+    // The master key is rotated and the old one dropped: the old batch cannot open any more,
+    // so a follower behind it is told to load (the records were sealed again).
+    let rotated = ring.rotated_to(MasterKey::generate());
+    keyring::write(&key_file, &rotated).unwrap();
+    let all = store.load().await.unwrap().records;
+    let keys: Vec<Op> = all
+        .into_iter()
+        .filter(|r| matches!(r, Record::Key(_)))
+        .map(Op::Put)
+        .collect();
+    store.commit(&keys).await.unwrap();
+    keyring::write(&key_file, &rotated.current_only()).unwrap();
+    store.keys().reload().unwrap();
+    assert_eq!(store.changes_since(0).await.unwrap(), Changes::TooOld);
+    assert_eq!(
+        key_ops(store.changes_since(1).await.unwrap()),
+        [(2, "log-secret".into())]
+    );
+    assert_eq!(
+        secret_of(&store.load().await.unwrap().records, "AKIDlog").0,
+        "log-secret"
+    );
 }
