@@ -348,3 +348,33 @@ def test_a_wrong_token_is_refused_and_logged_on_both_sides(cluster, placed):
         assert m.tag_via("127.0.62.2", placed["y"]) is None, "nothing was sent to it"
     finally:
         bad.stop()
+
+
+def test_edges_verify_https_control_nodes(cluster, placed, tmp_path):
+    import trustme
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    c = m.ControlNode("control-c", cluster.base / "c", cluster.schema, cluster.base / "master.key", cluster.token,
+                      tls=(cert, key, ca_file))
+    c.start()
+    good = m.EdgeNode("e5", cluster.base / "e5", "r2", "127.0.62.3", [c], cluster.token,
+                      extra=("--control-ca", str(ca_file)))
+    bad = m.EdgeNode("e6", cluster.base / "e6", "r2", "127.0.62.4", [c], cluster.token)
+    try:
+        good.start()
+        bad.start()
+        y = placed["y"]
+        m.wait_for(lambda: m.tag_via("127.0.62.3", y) == m.tag_via(E3, y) != None, timeout=MOVE,  # noqa: E711
+                   what="e5 follows the control node over verified TLS")
+        assert "e5" in {e["name"] for e in c.edges()["edges"]}
+        m.wait_for(lambda: "certificate" in bad.logs().lower(), timeout=10,
+                   what="e6 refuses a control node it cannot verify")
+        assert "e6" not in {e["name"] for e in c.edges()["edges"]}
+        assert m.tag_via("127.0.62.4", y) is None
+    finally:
+        for p in (good, bad, c):
+            p.stop()
