@@ -122,24 +122,34 @@ def _answers(port: int, path: str) -> bool:
 
 
 class ControlNode(Proc):
-    def __init__(self, name: str, base: Path, schema: Schema, master_key: Path, token: str):
+    def __init__(self, name: str, base: Path, schema: Schema, master_key: Path, token: str,
+                 tls: tuple[Path, Path, Path] | None = None):
         super().__init__(name, base, {"ONRAMP_EDGE_TOKEN": token, "ONRAMP_EDGE_LOST_AFTER": "3"})
         self.schema, self.master_key = schema, master_key
         self.api_port, self.admin_port = h.ephemeral_port(), h.ephemeral_port()
         self.root_key = (h.ROOT_SECRET_ID, h.ROOT_SECRET_KEY)
-        self.tls = None
+        self.tls = tls  # (certificate chain, key, CA) or None
 
     def command(self) -> list[str]:
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         return [str(h.require_binary()), "control", "--store", self.schema.url,
                 "--data-dir", str(self.base / "data"), "--master-key", str(self.master_key),
                 "--api-listen", f"127.0.0.1:{self.api_port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
-                "--rate-limit", "0", "--quota-accelerators", "1000", "--quota-listeners", "1000"]
+                "--rate-limit", "0", "--quota-accelerators", "1000", "--quota-listeners", "1000", *tls]
 
     def ready(self) -> bool:
-        return _answers(self.admin_port, "/healthz") and _answers(self.api_port, "/healthz")
+        if not _answers(self.admin_port, "/healthz"):
+            return False
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1,
+                                verify=str(self.tls[2]) if self.tls else True).status_code == 200
+        except requests.RequestException:
+            return False
 
     # OnrampServer's addressing, so helpers.GaapApi works with a control node.
-    scheme = "http"
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def host(self) -> str:
@@ -147,7 +157,7 @@ class ControlNode(Proc):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.host}"
 
     def gaap(self) -> h.GaapApi:
         return h.GaapApi(self, *self.root_key)
@@ -159,16 +169,18 @@ class ControlNode(Proc):
 
 
 class EdgeNode(Proc):
-    def __init__(self, name: str, base: Path, region: str, ip: str, controls: list[ControlNode], token: str):
+    def __init__(self, name: str, base: Path, region: str, ip: str, controls: list[ControlNode], token: str,
+                 extra: tuple = ()):
         super().__init__(name, base, {"ONRAMP_EDGE_TOKEN": token})
-        self.region, self.ip, self.controls = region, ip, controls
+        self.region, self.ip, self.controls, self.extra = region, ip, controls, list(extra)
         self.admin_port = h.ephemeral_port()
 
     def command(self) -> list[str]:
         urls = ",".join(c.url for c in self.controls)
         return [str(h.require_binary()), "edge", "--control", urls, "--name", self.name,
                 "--region", self.region, "--bind-address", self.ip,
-                "--admin-listen", f"127.0.0.1:{self.admin_port}", "--state-dir", str(self.base / "state")]
+                "--admin-listen", f"127.0.0.1:{self.admin_port}", "--state-dir", str(self.base / "state"),
+                *self.extra]
 
     def ready(self) -> bool:
         return _answers(self.admin_port, "/status")

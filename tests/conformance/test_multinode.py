@@ -291,14 +291,42 @@ def test_postgres_connections_dropped_control_nodes_reconnect(cluster, placed):
     m.wait_for(lambda: m.tag_via(E1, placed["x"]) == "o4", timeout=MOVE, what="e1 forwards to o4")
 
 
+def test_health_is_aggregated_from_the_edges_of_the_region_on_both_nodes(cluster, placed):
+    a, b = cluster.a.gaap(), cluster.b.gaap()
+    o6 = cluster.origin("o6", "127.0.63.6")
+    port = h.listener_port()
+    [lid] = h.create_tcp_listeners(b, placed["p1"], [port], "mn-health", HealthCheck=1, DelayLoop=5,
+                                   ConnectTimeout=2, HealthyThreshold=1, UnhealthyThreshold=1)
+    cluster.bind(b, lid, o6)
+    rs = cluster.rs[o6.ip]
+    for api in (a, b):
+        m.wait_for(lambda: h.bound_set(api, lid)[rs]["RealServerStatus"] == 0, timeout=20,
+                   what="the origin normal on both nodes")
+    o6.kill()
+    for api in (a, b):
+        m.wait_for(lambda: h.bound_set(api, lid)[rs]["RealServerStatus"] == 1, timeout=20,
+                   what="the killed origin abnormal on both nodes")
+    o6.restart()
+    for api in (a, b):
+        m.wait_for(lambda: h.bound_set(api, lid)[rs]["RealServerStatus"] == 0, timeout=20,
+                   what="the origin normal again")
+
+
 def test_a_silent_edge_stops_holding_statuses_back_and_is_shown_lost(cluster, placed):
     import signal
     a = cluster.a.gaap()
     cluster.e2.proc.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
     try:
         cluster.bind(a, placed["l1"], placed["o1"], wait=False)
         status = h.describe_listener(a, placed["l1"])["ListenerStatus"]
         assert status == 3, "still binding: e2 has not applied it"
+        # Another region's listener does not wait for e2: running long before e2 can be lost
+        # (3 s after its last report, which came at most 1 s before it stopped).
+        cluster.bind(a, placed["l2"], cluster.origin("o5", "127.0.63.5"), wait=False)
+        m.wait_for(lambda: h.describe_listener(a, placed["l2"])["ListenerStatus"] == 0, timeout=1.5,
+                   what="the r2 listener running while e2 (r1) is silent")
+        assert time.monotonic() - stopped < 1.9
         m.wait_for(lambda: h.describe_listener(a, placed["l1"])["ListenerStatus"] == 0, timeout=10,
                    what="running once e2 is lost")
         lost = {e["name"]: e["state"] for e in cluster.a.edges()["edges"]}
@@ -320,3 +348,33 @@ def test_a_wrong_token_is_refused_and_logged_on_both_sides(cluster, placed):
         assert m.tag_via("127.0.62.2", placed["y"]) is None, "nothing was sent to it"
     finally:
         bad.stop()
+
+
+def test_edges_verify_https_control_nodes(cluster, placed, tmp_path):
+    import trustme
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    c = m.ControlNode("control-c", cluster.base / "c", cluster.schema, cluster.base / "master.key", cluster.token,
+                      tls=(cert, key, ca_file))
+    c.start()
+    good = m.EdgeNode("e5", cluster.base / "e5", "r2", "127.0.62.3", [c], cluster.token,
+                      extra=("--control-ca", str(ca_file)))
+    bad = m.EdgeNode("e6", cluster.base / "e6", "r2", "127.0.62.4", [c], cluster.token)
+    try:
+        good.start()
+        bad.start()
+        y = placed["y"]
+        m.wait_for(lambda: m.tag_via("127.0.62.3", y) == m.tag_via(E3, y) != None, timeout=MOVE,  # noqa: E711
+                   what="e5 follows the control node over verified TLS")
+        assert "e5" in {e["name"] for e in c.edges()["edges"]}
+        m.wait_for(lambda: "certificate" in bad.logs().lower(), timeout=10,
+                   what="e6 refuses a control node it cannot verify")
+        assert "e6" not in {e["name"] for e in c.edges()["edges"]}
+        assert m.tag_via("127.0.62.4", y) is None
+    finally:
+        for p in (good, bad, c):
+            p.stop()

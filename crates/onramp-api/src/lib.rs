@@ -101,15 +101,15 @@ impl Api {
     /// The lifecycle a listener reports (every dialect translates this one computation).
     pub fn listener_phase(&self, l: &onramp_core::Listener) -> Phase {
         let failed = self.health.listener_failure(&l.id).is_some();
-        status::listener(l, self.control.applied_revision(), failed)
+        status::listener(l, self.control.applied_for(l.owner.id()), failed)
     }
 
     pub fn accelerator_phase(&self, a: &onramp_core::Accelerator) -> Phase {
-        status::accelerator(a, self.control.applied_revision())
+        status::accelerator(a, self.control.applied_in(&a.access_region))
     }
 
     pub fn group_phase(&self, g: &onramp_core::AcceleratorGroup) -> Phase {
-        status::group(g, self.control.applied_revision())
+        status::group(g, self.control.applied_for(&g.id))
     }
 
     /// Whether `account` may call `action` now (token bucket per account and action).

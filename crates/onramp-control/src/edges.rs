@@ -5,8 +5,8 @@
 //!
 //! Rules, written once here:
 //! - An edge is live while it reported within `lost_after`; a silent one is lost: it stops
-//!   holding statuses back and is shown as lost. The in-process edge of `onramp serve` is always
-//!   live.
+//!   holding statuses back and is shown as lost, then is forgotten after `FORGET_AFTER` (an
+//!   edge taken away for good). The in-process edge of `onramp serve` is always live.
 //! - `applied_in(region)`: the lowest revision the live edges of `region` applied; with no live
 //!   edge there, nothing holds statuses back (the committed revision).
 //! - Health of a binding (`HealthSource`): known once any live edge has a result; abnormal when
@@ -25,6 +25,9 @@ use onramp_core::health::{BindingHealth, HealthSource, MinuteSample};
 
 /// How long an edge may stay silent before it is lost, by default.
 pub const LOST_AFTER: Duration = Duration::from_secs(10);
+
+/// A lost edge is forgotten (and its region, when it was the last) after this long.
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// How much per-minute history a control node keeps of each edge.
 const KEEP_SECS: i64 = 24 * 3600;
@@ -166,6 +169,7 @@ impl Edges {
     /// register first).
     pub fn report(&self, name: &str, r: Report) -> bool {
         let mut m = lock_mut(&self.inner);
+        m.retain(|_, e| e.local.is_some() || e.seen.elapsed() < FORGET_AFTER);
         let Some(e) = m.get_mut(name) else {
             return false;
         };

@@ -65,8 +65,11 @@ impl Control {
     async fn reload(&self) -> Result<(), StoreError> {
         let loaded = self.store.load().await?;
         let rev = loaded.revision;
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) =
-            State::from_records(rev, loaded.records);
+        {
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            *st = State::from_records(rev, loaded.records);
+            self.placement.rebuild(&st);
+        }
         self.window().reset(rev);
         self.advance(rev);
         tracing::info!(

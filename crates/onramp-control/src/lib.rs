@@ -22,6 +22,7 @@ pub mod audit;
 pub mod changes;
 pub mod edges;
 mod follow;
+mod placement;
 pub mod reconcile;
 
 pub use changes::Change;
@@ -47,6 +48,7 @@ pub struct Control {
     writer: Mutex<()>,
     committed: watch::Sender<u64>,
     edges: Arc<edges::Edges>,
+    placement: placement::Placement,
     audit: audit::AuditLog,
     quotas: std::sync::RwLock<onramp_core::Quotas>,
     window: std::sync::Mutex<changes::Window>,
@@ -58,6 +60,8 @@ impl Control {
     pub async fn open(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
         let loaded = store.load().await?;
         let state = State::from_records(loaded.revision, loaded.records);
+        let placement = placement::Placement::default();
+        placement.rebuild(&state);
         let (committed, _) = watch::channel(loaded.revision);
         let node = format!("node-{:016x}", rand::random::<u64>());
         Ok(Arc::new(Self {
@@ -67,6 +71,7 @@ impl Control {
             writer: Mutex::new(()),
             committed,
             edges: Arc::default(),
+            placement,
             quotas: std::sync::RwLock::new(onramp_core::Quotas::default()),
             window: std::sync::Mutex::new(changes::Window::new(loaded.revision)),
             node,
@@ -144,10 +149,11 @@ impl Control {
     /// wake the subscribers. Callers hold the writer lock, so batches arrive in order.
     fn publish(&self, rev: u64, ops: Vec<Op>) {
         let ops: Arc<[Op]> = ops.into_iter().map(|op| op.at_revision(rev)).collect();
-        self.state
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .apply(rev, &ops);
+        {
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            st.apply(rev, &ops);
+            self.placement.update(&st, &ops);
+        }
         self.window().push(Change { revision: rev, ops });
         self.advance(rev);
     }
@@ -206,6 +212,20 @@ impl Control {
     pub fn applied_in(&self, region: &str) -> u64 {
         self.edges
             .applied_in(Some(region), self.committed_revision())
+    }
+
+    /// The lowest revision the live edges serving `owner` (an accelerator or a group: the
+    /// edges of its regions) have applied; of every edge when it is unknown.
+    pub fn applied_for(&self, owner: &str) -> u64 {
+        let regions = self.placement.regions_of(owner);
+        match regions.is_empty() {
+            true => self.applied_revision(),
+            false => regions
+                .iter()
+                .map(|r| self.applied_in(r))
+                .min()
+                .unwrap_or(0),
+        }
     }
 
     /// An in-process edge named `local` in region `local`, at the committed revision (tests).

@@ -107,6 +107,33 @@ fn task_ops(st: &State, call: &Call<'_>, number: u64) -> Vec<Op> {
     ops
 }
 
+/// Most expired tasks one background sweep deletes (one batch).
+const SWEEP_BATCH: usize = 1_000;
+/// How often the background sweep runs, and how long its lease lasts.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Delete up to `SWEEP_BATCH` tasks older than the retention at `now` (unix ms), in one batch;
+/// how many. Writes also sweep a few each, but a store nobody writes to keeps its tasks until
+/// this runs.
+pub async fn sweep_expired_tasks(control: &Control, now: i64) -> Result<usize, OpError> {
+    let r = control
+        .write(|st| {
+            let ops: Vec<Op> = st
+                .tasks_created_before(now - TASK_RETENTION_MS)
+                .take(SWEEP_BATCH)
+                .map(|t| Op::Delete(Kind::Task, t.id.clone()))
+                .collect();
+            let n = ops.len();
+            Ok::<_, OpError>((ops, n))
+        })
+        .await;
+    match r {
+        Ok((_, n)) => Ok(n),
+        Err(WriteError::Rejected(e)) => Err(e),
+        Err(WriteError::Store(e)) => Err(from_store(e)),
+    }
+}
+
 /// The store is the backstop of uniqueness: a racing writer's conflict becomes the same error
 /// the operation's own check gives.
 fn from_store(e: StoreError) -> OpError {

@@ -116,3 +116,27 @@ async fn a_refusal_writes_nothing_and_a_store_conflict_is_a_taken_port() {
     );
     assert!(c.state().task(ACCOUNT, "req-3").is_none());
 }
+
+#[tokio::test]
+async fn the_background_sweep_deletes_every_expired_task_in_one_batch() {
+    let (c, _dir) = control().await;
+    let old: Vec<Op> = (0..40)
+        .map(|i| {
+            Op::Put(Record::Task(onramp_core::Task {
+                id: format!("t-old-{i}"),
+                account_id: ACCOUNT.into(),
+                created_at: i,
+                ..Default::default()
+            }))
+        })
+        .collect();
+    c.write(|_| Ok::<_, ()>((old, ()))).await.unwrap();
+    let now = TASK_RETENTION_MS + 20;
+    assert_eq!(
+        sweep_expired_tasks(&c, now).await.unwrap(),
+        20,
+        "created before now - retention"
+    );
+    assert_eq!(c.state().tasks.len(), 20);
+    assert_eq!(sweep_expired_tasks(&c, now).await.unwrap(), 0);
+}

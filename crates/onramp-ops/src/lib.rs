@@ -31,7 +31,7 @@ pub mod quotas;
 pub mod status;
 pub mod tags;
 
-pub use commit::{commit, Call, Plan, TASK_RETENTION_MS};
+pub use commit::{commit, sweep_expired_tasks, Call, Plan, SWEEP_EVERY, TASK_RETENTION_MS};
 pub use error::{OpError, Res};
 
 use onramp_core::Millis;

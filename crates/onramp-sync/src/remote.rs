@@ -60,7 +60,10 @@ impl RemoteSource {
     }
 
     async fn failed(&mut self, e: ClientError) {
-        log_failure(&e);
+        // Every node once per outage, then once in a hundred tries.
+        if self.failures < self.nodes.len() || self.failures % 100 == 0 {
+            log_failure(&e);
+        }
         self.registered = false;
         self.failures += 1;
         self.current = (self.current + 1) % self.nodes.len();

@@ -94,6 +94,7 @@ async fn node(cfg: ServeConfig, role: Role) -> anyhow::Result<()> {
         ..ApiConfig::default()
     };
     tokio::spawn(control.clone().follow_store(Duration::from_secs(1)));
+    tokio::spawn(expire_tasks(control.clone()));
     let edge = match role {
         Role::Serve => Some(start_edge(&control, &cfg)?),
         Role::Control => None,
@@ -295,6 +296,27 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
     };
     tokio::spawn(follow(source, None, tx, None));
     Ok(edge)
+}
+
+/// Delete expired tasks every `SWEEP_EVERY` on the one control node holding the
+/// `task-expiry` lease (every node runs this; only the holder writes). Writes sweep a few each
+/// too, but a store nobody writes to would keep its tasks.
+async fn expire_tasks(control: Arc<Control>) {
+    let every = onramp_ops::SWEEP_EVERY;
+    loop {
+        tokio::time::sleep(every).await;
+        match control.try_lease("task-expiry", every * 2).await {
+            Ok(true) => {
+                match onramp_ops::sweep_expired_tasks(&control, onramp_api::now_millis()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(tasks = n, "expired tasks deleted"),
+                    Err(e) => tracing::warn!(error = %e, "cannot delete expired tasks"),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot take the task-expiry lease"),
+        }
+    }
 }
 
 struct ControlReporter(Arc<Control>);

@@ -126,6 +126,31 @@ fn the_data_plane_never_depends_on_the_control_plane() {
     }
 }
 
+/// Architecture Invariant: an edge never opens the store. `onramp edge` reaches the control
+/// plane only through `onramp-sync`; the edge protocol's client side names no store either.
+#[test]
+fn the_edge_role_never_touches_the_store() {
+    let edge = std::fs::read_to_string(root().join("crates/onramp/src/edge.rs")).unwrap();
+    for needle in [
+        "open_store",
+        "open_backend",
+        "Control::open",
+        "onramp_store",
+        "SqlStore",
+    ] {
+        assert!(
+            !edge.contains(needle),
+            "edge.rs uses `{needle}`: an edge never opens the store"
+        );
+    }
+    for f in ["client.rs", "remote.rs", "report.rs", "state_dir.rs"] {
+        let text = std::fs::read_to_string(root().join("crates/onramp-sync/src").join(f)).unwrap();
+        for needle in ["onramp_store", "Control::open", "SqlStore"] {
+            assert!(!text.contains(needle), "onramp-sync/{f} uses `{needle}`");
+        }
+    }
+}
+
 /// Architecture Invariant: one authentication and authorization step for every dialect. Only
 /// `onramp-api/src/caller.rs` looks keys up, reads their secrets or policies, or checks the
 /// timestamp window; each dialect calls it, so a limit on a key holds in every dialect.

@@ -18,6 +18,7 @@ mod dataplane;
 mod failover;
 mod install;
 mod latency;
+mod multi;
 mod onramp;
 mod procs;
 mod report;
@@ -38,14 +39,15 @@ use crate::procs::{Proc, Spec};
 use crate::report::Results;
 use crate::systems::{Flavor, System};
 
-const ALL_GROUPS: [&str; 11] = [
+const ALL_GROUPS: [&str; 12] = [
     "bulk", "connrate", "latency", "udp", "memory", "floor", "api", "converge", "failover",
-    "attack", "soak",
+    "attack", "soak", "multi",
 ];
 
-/// Run only when named in `--only`: the soak always; the attack in quick mode.
+/// Run only when named in `--only`: the soak and the many-machine scenario always; the attack
+/// in quick mode.
 fn on_request(group: &str, quick: bool) -> bool {
-    group == "soak" || (quick && group == "attack")
+    group == "soak" || group == "multi" || (quick && group == "attack")
 }
 
 #[derive(Parser)]
@@ -204,7 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     // The onramp-only groups need no peer and no tool from a package.
-    let onramp_only = ["api", "converge", "attack", "soak"];
+    let onramp_only = ["api", "converge", "attack", "soak", "multi"];
     if !cli.no_install && !groups.iter().all(|g| onramp_only.contains(&g.as_str())) {
         install::ensure()?;
     }
@@ -277,6 +279,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("scenario soak: {} minutes", cli.soak_minutes);
         if let Err(e) = soak::run(&ctx, cli.soak_minutes, &mut res) {
             res.note(format!("soak: {e:#}"));
+        }
+    }
+    if groups.iter().any(|g| g == "multi") && systems.contains(&System::Onramp) {
+        println!(
+            "scenario M: many machines (2 control nodes over PostgreSQL, 3 edges in 2 regions)"
+        );
+        if let Err(e) = multi::run(&ctx, &mut res) {
+            res.note(format!("multi: {e:#}"));
         }
     }
     let mut machine = machine;

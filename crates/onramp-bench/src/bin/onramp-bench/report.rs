@@ -304,6 +304,7 @@ fn all() -> impl Iterator<Item = &'static Metric> {
         .iter()
         .chain(crate::attack::METRICS)
         .chain(crate::soak::METRICS)
+        .chain(crate::multi::METRICS)
 }
 
 pub fn metric(id: &str) -> &'static Metric {
