@@ -37,6 +37,9 @@ REGION = "local"
 START_TIMEOUT = 30.0  # seconds until the API port must accept connections
 POLL_TIMEOUT = 10.0  # seconds a change may take to be applied (no data plane yet: ~immediately)
 PANIC_TEXT = "panicked at"
+# ONRAMP_TEST_BUSY_POLL=1: every server of the run starts with --busy-poll (its edge spins instead of
+# sleeping); scripts/test.sh runs the data-plane forwarding tests once more that way.
+BUSY_POLL = os.environ.get("ONRAMP_TEST_BUSY_POLL") == "1"
 
 ID_RE = {
     "proxy": re.compile(r"^link-[a-z0-9]{8}$"),
@@ -194,6 +197,8 @@ class OnrampServer:
             cmd += ["--rate-limit", str(self.rate_limit)]
         if self.tls:
             cmd += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+        if BUSY_POLL:
+            cmd.append("--busy-poll")
         return cmd + self.extra_args
 
     def start(self, timeout: float = START_TIMEOUT) -> "OnrampServer":
@@ -242,6 +247,22 @@ class OnrampServer:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def edge_wakeups(self) -> int:
+        """Voluntary context switches so far of the server's edge threads (named onramp-edge): how
+        often the data plane went to sleep in the kernel."""
+        total = 0
+        task_dir = Path(f"/proc/{self.proc.pid}/task")
+        for task in task_dir.iterdir():
+            try:
+                if (task / "comm").read_text().strip() != "onramp-edge":
+                    continue
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue  # the thread ended meanwhile
+        return total
 
     # -- output --------------------------------------------------------------------------------
     def stdout(self) -> str:

@@ -193,3 +193,22 @@ def test_tcp_origin_closing_closes_client_promptly(lab, how):
     waited = time.monotonic() - start
     assert data == b"", f"client connection still open {waited:.1f}s after the origin's {how.upper()} (recv={data!r})"
     assert waited < 3, waited
+
+
+def test_tcp_edge_sleeps_between_packets_unless_busy_polling(lab, server):
+    """By default the edge sleeps in the kernel between packets and wakes for each; with --busy-poll
+    (ONRAMP_TEST_BUSY_POLL=1) it never sleeps while it has listeners, so round trips do not wake it."""
+    o = lab.tcp_origin("bp")
+    lst = lab.tcp_listener([o])
+    with dp.TcpClient(lst.port) as c:
+        assert c.ask(b"warm") == b"bp:warm"
+        before = server.edge_wakeups()
+        for i in range(200):
+            assert c.ask(b"rt-%d" % i) == b"bp:rt-%d" % i
+            time.sleep(0.0002)  # a pause between round trips, as a real client has
+        woke = server.edge_wakeups() - before
+    print(f"the edge went to sleep {woke} times in 200 round trips")
+    if h.BUSY_POLL:
+        assert woke < 20, f"a busy-polling edge went to sleep {woke} times in 200 round trips"
+    else:
+        assert woke >= 100, f"an edge that sleeps woke only {woke} times in 200 round trips"

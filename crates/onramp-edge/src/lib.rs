@@ -18,6 +18,7 @@ mod health;
 mod listener;
 mod metrics;
 mod relay;
+mod runtime;
 mod sockets;
 mod splice;
 mod stats;
@@ -46,6 +47,9 @@ pub struct EdgeConfig {
     pub bind_address: IpAddr,
     /// Worker threads of the edge's runtime.
     pub worker_threads: usize,
+    /// Spin instead of sleeping while there are listeners: the least delay per packet, for a
+    /// whole core always busy (see `runtime`; needs one worker thread).
+    pub busy_poll: bool,
     /// Close a TCP connection idle for this long.
     pub tcp_idle_timeout: Duration,
     /// UDP flow idle expiry when the listener sets no persistence time.
@@ -76,6 +80,7 @@ impl Default for EdgeConfig {
             region: "local".into(),
             bind_address: IpAddr::from([0, 0, 0, 0]),
             worker_threads: 1,
+            busy_poll: false,
             tcp_idle_timeout: Duration::from_secs(900),
             udp_idle_timeout: Duration::from_secs(60),
             max_udp_flows: 65_536,
@@ -120,20 +125,7 @@ impl Edge {
         updates: mpsc::Receiver<Update>,
         reporter: Arc<dyn Reporter>,
     ) -> std::io::Result<Self> {
-        // One worker: a current-thread runtime on the edge's own thread, which polls the reactor
-        // itself (no work-stealing queues, no hand-off between a driver and a worker thread).
-        let rt = if cfg.worker_threads <= 1 {
-            tokio::runtime::Builder::new_current_thread()
-                .thread_name("onramp-edge")
-                .enable_all()
-                .build()?
-        } else {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(cfg.worker_threads)
-                .thread_name("onramp-edge")
-                .enable_all()
-                .build()?
-        };
+        let rt = runtime::build(&cfg)?;
         let fd_limit = budget::fd_limit();
         let open = open_fds();
         let limit = budget::budget_limit(fd_limit, cfg.fd_reserve, open, cfg.max_flows);
@@ -166,7 +158,10 @@ impl Edge {
         let thread = std::thread::Builder::new()
             .name("onramp-edge".into())
             .spawn(move || {
-                rt.block_on(apply::run(shared, updates, reporter, st, stop_rx));
+                rt.block_on(async {
+                    let reporter = runtime::start_spinning(&shared.cfg, &st, reporter);
+                    apply::run(shared, updates, reporter, st, stop_rx).await
+                });
                 rt.shutdown_timeout(Duration::from_secs(1));
             })?;
         Ok(Self {

@@ -112,6 +112,15 @@ impl EdgeStatus {
             .store(crate::stats::unix_now_ms(), Ordering::Release);
     }
 
+    /// Whether any listener is open (each registers its counters when it opens).
+    pub(crate) fn has_listeners(&self) -> bool {
+        !self
+            .counters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// This edge as a status view shows it.
     pub fn info(&self) -> EdgeInfo {
         let last_seen_ms = self.last_seen_ms.load(Ordering::Acquire);

@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// Worker threads of the data plane [default: 1]
     #[arg(long, env = "ONRAMP_EDGE_THREADS")]
     pub edge_threads: Option<usize>,
+    /// Busy polling: the edge thread spins instead of sleeping while there are listeners (least
+    /// delay per packet, for a whole core always busy; needs --edge-threads 1) [default: false]
+    #[arg(long, env = "ONRAMP_BUSY_POLL", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub busy_poll: Option<bool>,
     /// Master key file sealing the API secret keys in the store; made on first start (0600)
     /// [default: DATA_DIR/master.key]
     #[arg(long, env = "ONRAMP_MASTER_KEY")]
@@ -106,6 +111,7 @@ impl ServeArgs {
             ("--region", self.region.is_some()),
             ("--bind-address", self.bind_address.is_some()),
             ("--edge-threads", self.edge_threads.is_some()),
+            ("--busy-poll", self.busy_poll.is_some()),
             ("--fd-reserve", self.fd_reserve.is_some()),
             ("--max-flows", self.max_flows.is_some()),
             ("--max-udp-flows", self.max_udp_flows.is_some()),
@@ -166,6 +172,7 @@ struct FileConfig {
     rate_limit: Option<u32>,
     max_body: Option<usize>,
     edge_threads: Option<usize>,
+    busy_poll: Option<bool>,
     master_key: Option<PathBuf>,
     header_timeout: Option<f64>,
     idle_timeout: Option<f64>,
@@ -196,6 +203,7 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     pub max_body: usize,
     pub edge_threads: usize,
+    pub busy_poll: bool,
     pub master_key: PathBuf,
     pub http: HttpLimits,
     pub fd_reserve: Option<u64>,
@@ -221,6 +229,20 @@ pub struct HttpLimits {
     pub idle_timeout: Duration,
     pub max_conns_per_source: usize,
     pub max_connections: usize,
+}
+
+/// `--busy-poll` as given (flag or environment, else the file; off by default), checked against
+/// the number of edge threads: busy polling spins one.
+pub(crate) fn busy_poll(
+    given: Option<bool>,
+    file: Option<bool>,
+    edge_threads: usize,
+) -> anyhow::Result<bool> {
+    let on = given.or(file).unwrap_or(false);
+    if on && edge_threads > 1 {
+        bail!("--busy-poll spins one edge thread and needs --edge-threads 1 (got {edge_threads})");
+    }
+    Ok(on)
 }
 
 pub(crate) fn read_file<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
@@ -331,6 +353,8 @@ impl ServeConfig {
                     .unwrap_or(8192),
             )?,
         };
+        let edge_threads = a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256);
+        let busy_poll = busy_poll(a.busy_poll, f.busy_poll, edge_threads)?;
         Ok(Self {
             data_dir,
             api_listen,
@@ -341,7 +365,8 @@ impl ServeConfig {
             tls,
             rate_limit: a.rate_limit.or(f.rate_limit).unwrap_or(20),
             max_body: a.max_body.or(f.max_body).unwrap_or(1 << 20),
-            edge_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
+            edge_threads,
+            busy_poll,
             master_key,
             http,
             fd_reserve: a.fd_reserve.or(f.fd_reserve),
@@ -470,6 +495,61 @@ mod tests {
         assert_eq!((c.fd_reserve, c.max_udp_flows), (None, 65_536));
         let d = ServeConfig::resolve(ServeArgs::default()).unwrap();
         assert_eq!((d.udp_flows_per_source, d.max_flows), (64, None));
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parsed(args: &[&str]) -> ServeArgs {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("onramp").chain(args.iter().copied()))
+            .unwrap()
+            .serve
+    }
+
+    #[test]
+    fn busy_poll_flag_over_environment_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "busy_poll = true\n").unwrap();
+        let with_file = |mut a: ServeArgs| {
+            a.config = Some(file.clone());
+            ServeConfig::resolve(a).unwrap().busy_poll
+        };
+        // Only this test sets the variable, and only this test parses the environment.
+        std::env::remove_var("ONRAMP_BUSY_POLL");
+        assert!(
+            !ServeConfig::resolve(parsed(&[])).unwrap().busy_poll,
+            "off by default"
+        );
+        assert!(
+            ServeConfig::resolve(parsed(&["--busy-poll"]))
+                .unwrap()
+                .busy_poll
+        );
+        assert!(with_file(parsed(&[])), "the file turns it on");
+        assert!(
+            !with_file(parsed(&["--busy-poll=false"])),
+            "the flag wins over the file"
+        );
+        std::env::set_var("ONRAMP_BUSY_POLL", "0");
+        assert!(
+            !with_file(parsed(&[])),
+            "the environment wins over the file"
+        );
+        std::env::set_var("ONRAMP_BUSY_POLL", "1");
+        assert!(ServeConfig::resolve(parsed(&[])).unwrap().busy_poll);
+        assert!(
+            !ServeConfig::resolve(parsed(&["--busy-poll=off"]))
+                .unwrap()
+                .busy_poll
+        );
+        std::env::remove_var("ONRAMP_BUSY_POLL");
+        let e = ServeConfig::resolve(parsed(&["--busy-poll", "--edge-threads", "2"])).unwrap_err();
+        assert!(format!("{e:#}").contains("--edge-threads 1"), "{e:#}");
     }
 
     #[test]

@@ -61,6 +61,11 @@ pub struct EdgeArgs {
     /// Worker threads of the data plane [default: 1]
     #[arg(long, env = "ONRAMP_EDGE_THREADS")]
     pub edge_threads: Option<usize>,
+    /// Busy polling: the edge thread spins instead of sleeping while there are listeners (least
+    /// delay per packet, for a whole core always busy; needs --edge-threads 1) [default: false]
+    #[arg(long, env = "ONRAMP_BUSY_POLL", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub busy_poll: Option<bool>,
     /// Descriptors kept for the admin endpoint, the control connections and health checks [default: max(256, limit/10)]
     #[arg(long, env = "ONRAMP_FD_RESERVE")]
     pub fd_reserve: Option<u64>,
@@ -92,6 +97,7 @@ struct EdgeFile {
     edge_token_file: Option<PathBuf>,
     control_ca: Option<PathBuf>,
     edge_threads: Option<usize>,
+    busy_poll: Option<bool>,
     fd_reserve: Option<u64>,
     max_flows: Option<u64>,
     max_udp_flows: Option<usize>,
@@ -164,11 +170,13 @@ impl EdgeNodeConfig {
             .or(f.access_log)
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| state_dir.join("access.log").to_string_lossy().into_owned());
+        let worker_threads = a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256);
         let data_plane = EdgeConfig {
             name: name.clone(),
             region: region.clone(),
             bind_address,
-            worker_threads: a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256),
+            worker_threads,
+            busy_poll: config::busy_poll(a.busy_poll, f.busy_poll, worker_threads)?,
             fd_reserve: a.fd_reserve.or(f.fd_reserve),
             max_flows: a.max_flows.or(f.max_flows),
             max_udp_flows: a.max_udp_flows.or(f.max_udp_flows).unwrap_or(65_536),

@@ -271,6 +271,7 @@ fn start_edge(control: &Arc<Control>, cfg: &ServeConfig) -> anyhow::Result<Edge>
         region: cfg.region.clone(),
         bind_address: cfg.bind_address,
         worker_threads: cfg.edge_threads,
+        busy_poll: cfg.busy_poll,
         fd_reserve: cfg.fd_reserve,
         max_flows: cfg.max_flows,
         max_udp_flows: cfg.max_udp_flows,

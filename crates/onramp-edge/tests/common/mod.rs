@@ -186,14 +186,19 @@ pub struct Running {
 impl Running {
     /// Start with `snap` and wait until it is applied.
     pub fn start(snap: Snapshot) -> Self {
-        let rev = snap.revision;
-        let (tx, rx) = mpsc::channel(4);
-        tx.try_send(Update::Full(Arc::new(snap))).unwrap();
-        let applied = Arc::new(Applied::default());
         let cfg = EdgeConfig {
             bind_address: [127, 0, 0, 1].into(),
             ..EdgeConfig::default()
         };
+        Self::start_with(cfg, snap)
+    }
+
+    /// Same, with `cfg`.
+    pub fn start_with(cfg: EdgeConfig, snap: Snapshot) -> Self {
+        let rev = snap.revision;
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Update::Full(Arc::new(snap))).unwrap();
+        let applied = Arc::new(Applied::default());
         let edge = Edge::start(cfg, rx, applied.clone()).expect("edge starts");
         let r = Self {
             edge: Some(edge),
@@ -215,6 +220,15 @@ impl Running {
         let rev = u.revision();
         self.tx.try_send(u).expect("the edge takes updates");
         self.wait_applied(rev);
+    }
+
+    /// Stop the edge; returns how long that took.
+    pub fn shutdown(mut self) -> Duration {
+        let t0 = Instant::now();
+        if let Some(e) = self.edge.take() {
+            e.shutdown();
+        }
+        t0.elapsed()
     }
 
     pub fn wait_applied(&self, rev: u64) {

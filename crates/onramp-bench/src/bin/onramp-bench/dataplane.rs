@@ -124,7 +124,7 @@ pub fn run_all(ctx: &Ctx, run: &mut Running, groups: &[String], res: &mut Result
                 .and_then(|_| bulk(ctx, run, 8, None, res))
                 .and_then(|_| bulk(ctx, run, 8, Some(FIXED_STREAM_RATE), res)),
             "connrate" => connrate(ctx, run, res),
-            "latency" => latency(ctx, run, res),
+            "latency" => crate::latency::run(ctx, run, res),
             "udp" => udp(ctx, run, res),
             _ => memory(ctx, run, res),
         };
@@ -309,23 +309,6 @@ fn record_client_cpu(res: &mut Results, what: &str, sys: System, v: &Value, secs
             a.push(serde_json::json!((c / secs * 100.0).round()));
         }
     }
-}
-
-fn latency(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {
-    let v = load(
-        ctx,
-        &[
-            s("pingpong"),
-            s("--addr"),
-            s(run.endpoints.echo),
-            s("--count"),
-            s(ctx.plan.pingpong_count),
-        ],
-        Duration::from_secs(150),
-    )?;
-    res.add("latency_p50", run.system, f(&v, "p50_us")?);
-    res.add("latency_p99", run.system, f(&v, "p99_us")?);
-    Ok(())
 }
 
 fn udp(ctx: &Ctx, run: &mut Running, res: &mut Results) -> anyhow::Result<()> {

@@ -17,6 +17,7 @@ mod ctx;
 mod dataplane;
 mod failover;
 mod install;
+mod latency;
 mod onramp;
 mod procs;
 mod report;
@@ -65,7 +66,9 @@ struct Cli {
     /// (only when named).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Systems to run (comma-separated): direct, onramp, haproxy, nginx.
+    /// Systems to run (comma-separated): direct, onramp, haproxy, nginx, and the latency-mode
+    /// variants that run the latency scenario only: onramp-busy (`--busy-poll`), haproxy-busy
+    /// (`busy-polling`), spin-floor (a relay that never sleeps: the floor).
     #[arg(long, value_delimiter = ',')]
     systems: Vec<String>,
     /// Output directory (results.json, details.json, table.md, run/).
@@ -159,8 +162,23 @@ fn selected<T: Clone>(
     Ok(out)
 }
 
+/// Fail at once when another run holds the fixed loopback layout: its proxies and origins would
+/// answer this run's load.
+fn layout_free() -> anyhow::Result<()> {
+    for a in [
+        ctx::addr(ctx::PROXY_IP, ctx::ECHO_PORT),
+        ctx::addr(ctx::ORIGIN_IP, ctx::ECHO_ORIGIN_PORT),
+    ] {
+        if std::net::TcpListener::bind(a).is_err() {
+            bail!("{a} is in use: another benchmark run is under way; wait for it to end");
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     pin_self();
+    layout_free()?;
     let started = Instant::now();
     let groups: Vec<String> = selected(&cli.only, &ALL_GROUPS, |g| g.to_string())
         .context("--only")?
@@ -169,7 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .map(str::to_string)
         .collect();
     let systems =
-        selected(&cli.systems, &System::ALL, |s| s.name().to_string()).context("--systems")?;
+        selected(&cli.systems, &System::EVERY, |s| s.name().to_string()).context("--systems")?;
     let bin_dir = match cli.bin_dir {
         Some(d) => d,
         None => std::env::current_exe()?
@@ -242,7 +260,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if groups.iter().any(|g| g == "failover") {
         println!("scenario 8: failover");
-        failover::run(&ctx, &systems, &mut res);
+        let main: Vec<System> = systems
+            .iter()
+            .copied()
+            .filter(|s| !s.latency_only())
+            .collect();
+        failover::run(&ctx, &main, &mut res);
     }
     if groups.iter().any(|g| g == "attack") && systems.contains(&System::Onramp) {
         println!("scenario attack: UDP flood and slow-header connections beside a normal client");
@@ -341,6 +364,15 @@ fn dataplane_reps(
         let shift = rep % order.len().max(1);
         order.rotate_left(shift);
         for sys in order {
+            // The latency-mode variants run the latency scenario only.
+            let groups: Vec<String> = groups
+                .iter()
+                .filter(|g| !sys.latency_only() || *g == "latency")
+                .cloned()
+                .collect();
+            if groups.is_empty() {
+                continue;
+            }
             println!(
                 "scenarios 1-5: {} (repetition {}/{reps})",
                 sys.name(),
@@ -358,7 +390,7 @@ fn dataplane_reps(
                     continue;
                 }
             };
-            dataplane::run_all(ctx, &mut run, groups, res);
+            dataplane::run_all(ctx, &mut run, &groups, res);
         }
     }
     Ok(())

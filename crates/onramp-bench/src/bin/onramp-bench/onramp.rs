@@ -30,9 +30,18 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
     start_with(ctx, None)
 }
 
+/// Same, with `--busy-poll` (the latency mode).
+pub fn start_busy(ctx: &Ctx) -> anyhow::Result<(Proc, Api)> {
+    launch(ctx, None, &["--busy-poll"])
+}
+
 /// Same, with the open-file limit (soft = hard) set to `nofile` before onramp runs (through
 /// `prlimit`, which then executes onramp in the same process).
 pub fn start_with(ctx: &Ctx, nofile: Option<u64>) -> anyhow::Result<(Proc, Api)> {
+    launch(ctx, nofile, &[])
+}
+
+fn launch(ctx: &Ctx, nofile: Option<u64>, extra: &[&str]) -> anyhow::Result<(Proc, Api)> {
     let n = ctx.next();
     let data = ctx.path(&format!("onramp-{n}"));
     std::fs::create_dir_all(&data)?;
@@ -77,6 +86,7 @@ pub fn start_with(ctx: &Ctx, nofile: Option<u64>) -> anyhow::Result<(Proc, Api)>
             "1000000",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string()),
     );
     let mut proc = Proc::start(Spec {

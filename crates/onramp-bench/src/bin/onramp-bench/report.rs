@@ -176,6 +176,34 @@ pub const METRICS: &[Metric] = &[
         Target::Peer(1.0),
     ),
     m(
+        "latency_cpu",
+        "3. Ping-pong: proxy CPU",
+        "% of a core",
+        false,
+        Target::None,
+    ),
+    m(
+        "udp_pingpong_p50",
+        "3. UDP ping-pong latency p50",
+        "µs",
+        false,
+        Target::None,
+    ),
+    m(
+        "udp_pingpong_p99",
+        "3. UDP ping-pong latency p99",
+        "µs",
+        false,
+        Target::None,
+    ),
+    m(
+        "udp_pingpong_cpu",
+        "3. UDP ping-pong: proxy CPU",
+        "% of a core",
+        false,
+        Target::None,
+    ),
+    m(
         "udp_rate",
         "4. UDP exchanges",
         "exch/s",
@@ -313,11 +341,7 @@ impl Results {
 
     /// (median, lowest, highest, repetitions) of figure `id` on system `s`.
     pub fn range(&self, id: &str, s: System) -> Option<(f64, f64, f64, usize)> {
-        let v = self
-            .samples
-            .iter()
-            .find(|((i, sys), _)| *i == id && *sys == s)
-            .map(|(_, v)| v)?;
+        let v = self.samples_of(id, s)?;
         let m = median(v);
         if !m.is_finite() {
             return None;
@@ -335,12 +359,16 @@ impl Results {
             .collect()
     }
 
-    fn med(&self, id: &str, s: System) -> Option<f64> {
+    pub fn med(&self, id: &str, s: System) -> Option<f64> {
+        self.samples_of(id, s).map(median).filter(|x| x.is_finite())
+    }
+
+    /// Every sample of figure `id` for `s` (one per repetition).
+    pub fn samples_of(&self, id: &str, s: System) -> Option<&[f64]> {
         self.samples
             .iter()
             .find(|((i, sys), _)| *i == id && *sys == s)
-            .map(|(_, v)| median(v))
-            .filter(|x| x.is_finite())
+            .map(|(_, v)| v.as_slice())
     }
 
     fn best_peer(&self, m: &Metric, nginx_only: bool) -> Option<f64> {
@@ -397,20 +425,7 @@ impl Results {
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
         for m in all() {
-            let cells: Vec<String> = System::ALL
-                .iter()
-                .map(
-                    |s| match self.samples.iter().find(|((i, x), _)| *i == m.id && x == s) {
-                        Some((_, v)) if v.len() > 1 => {
-                            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-                            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                            format!("{} ({}–{})", fmt_num(median(v)), fmt_num(lo), fmt_num(hi))
-                        }
-                        Some((_, v)) => fmt_num(median(v)),
-                        None => "—".into(),
-                    },
-                )
-                .collect();
+            let cells: Vec<String> = System::ALL.iter().map(|s| self.cell(m.id, *s)).collect();
             if cells.iter().all(|c| c == "—") {
                 continue;
             }
@@ -428,12 +443,28 @@ impl Results {
                 m.title, m.unit, cells[0], cells[1], cells[2], cells[3], ratio, verdict
             );
         }
+        if let Some(t) = crate::latency::table(self) {
+            let _ = write!(out, "\n{t}");
+        }
         out
+    }
+
+    /// One cell: the median and, with several repetitions, their range; "—" for none.
+    pub fn cell(&self, id: &str, s: System) -> String {
+        match self.samples_of(id, s) {
+            Some(v) if v.len() > 1 => {
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                format!("{} ({}–{})", fmt_num(median(v)), fmt_num(lo), fmt_num(hi))
+            }
+            Some(v) => fmt_num(median(v)),
+            None => "—".into(),
+        }
     }
 
     /// Targets onramp misses, one line each.
     pub fn misses(&self) -> Vec<String> {
-        all()
+        let mut out: Vec<String> = all()
             .filter_map(|m| {
                 let (ratio, target, met) = self.verdict(m);
                 (met == Some(false)).then(|| {
@@ -448,7 +479,9 @@ impl Results {
                     )
                 })
             })
-            .collect()
+            .collect();
+        out.extend(crate::latency::misses(self));
+        out
     }
 
     /// `results.json`: one object per (figure, system) with the median.

@@ -2,7 +2,8 @@
 //! worker thread (onramp `--edge-threads 1`, HAProxy `nbthread 1`, nginx `worker_processes 1`)
 //! pinned to the proxy CPU, logging off, round robin, TCP health checks every 5 s where the
 //! system has them. The peers' configuration files are written here (and quoted in
-//! BENCHMARKS.md).
+//! BENCHMARKS.md). The latency-mode variants (onramp `--busy-poll`, HAProxy `busy-polling`, and
+//! the spinning floor relay) run the latency scenario only.
 
 use std::net::SocketAddr;
 
@@ -18,13 +19,31 @@ pub enum System {
     Onramp,
     Haproxy,
     Nginx,
+    /// onramp with `--busy-poll`.
+    OnrampBusy,
+    /// HAProxy with `busy-polling` in its global section.
+    HaproxyBusy,
+    /// `onramp-load spin-relay`: a relay that never sleeps, the floor of latency (not a product).
+    SpinFloor,
 }
 
 impl System {
+    /// The systems of every scenario (the columns of the main table).
     pub const ALL: [System; 4] = [
         System::Direct,
         System::Onramp,
         System::Haproxy,
+        System::Nginx,
+    ];
+
+    /// Every system, in the order of the latency-mode table.
+    pub const EVERY: [System; 7] = [
+        System::Direct,
+        System::SpinFloor,
+        System::Onramp,
+        System::OnrampBusy,
+        System::Haproxy,
+        System::HaproxyBusy,
         System::Nginx,
     ];
 
@@ -34,7 +53,15 @@ impl System {
             System::Onramp => "onramp",
             System::Haproxy => "haproxy",
             System::Nginx => "nginx",
+            System::OnrampBusy => "onramp-busy",
+            System::HaproxyBusy => "haproxy-busy",
+            System::SpinFloor => "spin-floor",
         }
+    }
+
+    /// A latency-mode variant: it runs the latency scenario only.
+    pub fn latency_only(self) -> bool {
+        !Self::ALL.contains(&self)
     }
 }
 
@@ -109,17 +136,22 @@ pub fn start(ctx: &Ctx, system: System, flavor: Flavor) -> anyhow::Result<Runnin
             };
             (None, None)
         }
-        System::Onramp => {
-            let (proc, mut api) = onramp::start(ctx)?;
+        System::Onramp | System::OnrampBusy => {
+            let (proc, mut api) = match system {
+                System::OnrampBusy => onramp::start_busy(ctx)?,
+                _ => onramp::start(ctx)?,
+            };
             ctx.block_on(api.configure(&onramp_plans(flavor)))
                 .context("configuring onramp through the GAAP API")?;
             (Some(proc), Some(api))
         }
-        System::Haproxy => {
+        System::Haproxy | System::HaproxyBusy => {
             endpoints.udp = None;
-            (Some(start_haproxy(ctx, flavor)?), None)
+            let busy = system == System::HaproxyBusy;
+            (Some(start_haproxy(ctx, flavor, busy)?), None)
         }
         System::Nginx => (Some(start_nginx(ctx, flavor)?), None),
+        System::SpinFloor => (Some(start_spin_floor(ctx)?), None),
     };
     let mut run = Running {
         system,
@@ -182,10 +214,13 @@ fn wait_listening(run: &mut Running, flavor: Flavor) -> anyhow::Result<()> {
 
 /// HAProxy 2.6 configuration: `mode tcp`, one thread, health checks; for bulk its fastest
 /// setting here, forced splice both ways with 1 MiB pipes (faster than `splice-auto` and than
-/// no splice in trials on this machine).
-pub fn haproxy_cfg(flavor: Flavor) -> String {
-    let common = "global\n  nbthread 1\n  maxconn 8000\n  maxpipes 1000\n  tune.bufsize 16384\n\
-                  \x20 tune.pipesize 1048576\n\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n";
+/// no splice in trials on this machine). `busy` adds `busy-polling` to the global section.
+pub fn haproxy_cfg(flavor: Flavor, busy: bool) -> String {
+    let spin = if busy { "  busy-polling\n" } else { "" };
+    let common = format!(
+        "global\n  nbthread 1\n  maxconn 8000\n  maxpipes 1000\n  tune.bufsize 16384\n\
+         \x20 tune.pipesize 1048576\n{spin}\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n"
+    );
     let o = ORIGIN_IP;
     let p = PROXY_IP;
     match flavor {
@@ -250,10 +285,10 @@ pub fn nginx_cfg(flavor: Flavor, dir: &str) -> String {
     head + &body
 }
 
-fn start_haproxy(ctx: &Ctx, flavor: Flavor) -> anyhow::Result<Proc> {
+fn start_haproxy(ctx: &Ctx, flavor: Flavor, busy: bool) -> anyhow::Result<Proc> {
     let n = ctx.next();
     let cfg = ctx.path(&format!("haproxy-{n}.cfg"));
-    std::fs::write(&cfg, haproxy_cfg(flavor))?;
+    std::fs::write(&cfg, haproxy_cfg(flavor, busy))?;
     let program = ctx::which("haproxy").context("haproxy is not installed")?;
     Proc::start(Spec {
         name: "haproxy",
@@ -302,4 +337,29 @@ fn start_nginx(ctx: &Ctx, flavor: Flavor) -> anyhow::Result<Proc> {
         pause(10);
     }
     bail!("nginx started no worker; see {d}/nginx-error.log")
+}
+
+/// The spinning floor relay on the proxy's addresses (TCP echo and UDP ports), pinned like a proxy.
+fn start_spin_floor(ctx: &Ctx) -> anyhow::Result<Proc> {
+    let a = |ip, port| addr(ip, port).to_string();
+    Proc::start(Spec {
+        name: "spin-relay",
+        cpu: PROXY_CPU,
+        program: &ctx.bin("onramp-load"),
+        args: vec![
+            "spin-relay".into(),
+            "--tcp-listen".into(),
+            a(PROXY_IP, ctx::ECHO_PORT),
+            "--tcp-to".into(),
+            a(ORIGIN_IP, ctx::ECHO_ORIGIN_PORT),
+            "--udp-listen".into(),
+            a(PROXY_IP, ctx::UDP_PORT),
+            "--udp-to".into(),
+            a(ORIGIN_IP, ctx::UDP_ORIGIN_PORT),
+        ],
+        env: vec![],
+        log: Some(&ctx.path(&format!("spin-relay-{}.log", ctx.next()))),
+        stdin_piped: false,
+        tree: false,
+    })
 }

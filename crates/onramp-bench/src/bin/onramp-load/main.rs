@@ -14,6 +14,7 @@ mod flood;
 mod idle;
 mod pingpong;
 mod slowheader;
+mod spin_relay;
 mod splice_relay;
 mod udp;
 
@@ -39,7 +40,7 @@ enum Command {
     Echo(echo::Args),
     /// N concurrent clients: connect, send 64 B, receive 64 B, close; for D seconds.
     Connrate(connrate::Args),
-    /// One persistent connection, M round trips of 64 B; p50/p99 in µs.
+    /// One persistent connection (or UDP socket), M round trips of 64 B; p50/p99 in µs.
     Pingpong(pingpong::Args),
     /// 64 UDP flows of 64-byte request/response datagrams for D seconds.
     Udp(udp::Args),
@@ -49,6 +50,8 @@ enum Command {
     Api(api::Args),
     /// A bare blocking splice relay: the floor of TCP relaying on this machine, not a product.
     SpliceRelay(splice_relay::Args),
+    /// A relay that never sleeps (one thread, zero-timeout poll): the latency floor, not a product.
+    SpinRelay(spin_relay::Args),
     /// UDP flood: F one-datagram flows from distinct loopback sources at R new flows/s.
     Flood(flood::Args),
     /// Slow-header HTTP connections: a request head trickled one byte at a time, never ended.
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             Command::Idle(a) => idle::run(a).await,
             Command::Api(a) => api::run(a).await,
             Command::SpliceRelay(a) => splice_relay::run(a),
+            Command::SpinRelay(a) => spin_relay::run(a),
             Command::Flood(a) => flood::run(a).await,
             Command::Slowheader(a) => slowheader::run(a).await,
             Command::Client(a) => client::run(a).await,
