@@ -367,3 +367,70 @@ async fn assets_are_inside_the_binary() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_listener_and_an_accelerator_are_made_and_deleted_from_the_forms() {
+    let e = env(0).await;
+    let (cookie, csrf) = e.login("100").await;
+    let made = e
+        .post(
+            "/console/accelerators",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", "px"),
+                ("access_region", "local"),
+                ("origin_region", "local"),
+                ("bandwidth", "10"),
+                ("concurrent", "2"),
+                ("project", "0"),
+            ],
+        )
+        .await;
+    let acc = made.headers[header::LOCATION].to_str().unwrap().to_string();
+    let ln = e
+        .post(
+            &format!("{acc}/listeners"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", "web"),
+                ("protocol", "UDP"),
+                ("port", "5353"),
+                ("scheduler", "rr"),
+                ("origin_type", "IP"),
+                ("health", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(ln.status, StatusCode::SEE_OTHER, "{}", ln.body);
+    let listener = ln.headers[header::LOCATION].to_str().unwrap().to_string();
+    let page = e.get(&listener, &cookie).await;
+    assert!(
+        page.body.contains("Listens for UDP on port 5353"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("chart-packets"),
+        "a UDP listener charts its packets"
+    );
+    // Without an edge attached a commit counts as applied: the listener runs at once.
+    assert!(page.body.contains("data-state=\"running\""));
+    let gone = e
+        .post(&format!("{listener}/delete"), &cookie, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.body);
+    assert_eq!(gone.headers[header::LOCATION], acc.as_str());
+    assert!(e.api.control.state().listeners.is_empty());
+    let gone = e
+        .post(&format!("{acc}/delete"), &cookie, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(gone.headers[header::LOCATION], "/console/accelerators");
+    assert!(e.api.control.state().accelerators.is_empty());
+    let back = e.get("/console/accelerators", &cookie).await;
+    assert!(
+        back.body.contains("is being deleted"),
+        "the flash says what was done"
+    );
+}
