@@ -61,7 +61,7 @@ impl RemoteSource {
 
     async fn failed(&mut self, e: ClientError) {
         // Every node once per outage, then once in a hundred tries.
-        if self.failures < self.nodes.len() || self.failures % 100 == 0 {
+        if self.failures < self.nodes.len() || self.failures.is_multiple_of(100) {
             log_failure(&e);
         }
         self.registered = false;
