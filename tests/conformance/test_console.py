@@ -234,11 +234,16 @@ def test_the_console_in_a_browser(browser, console, uniq):
         [their_listener] = h.create_tcp_listeners(theirs, their_proxy, [h.listener_port()], uniq("their-ln"))
         p.go("/console/accelerators")
         assert their_proxy not in p.text("#accelerators") and proxy in p.text("#accelerators")
+        p.shot("accelerators")
         p.go(f"/console/listeners/{their_listener}")
         assert "does not exist in this account" in p.text("main")
         p.go(f"/console/accelerators/{proxy}")
         assert their_listener not in p.drv.page_source
         p.shot("accelerator")
+        # The same accelerator over 24 hours: the traffic of a minute ago is on that chart too.
+        p.go(f"/console/accelerators/{proxy}?range=24h")
+        assert "No traffic" not in p.by("#chart-connections").get_attribute("innerHTML")
+        p.shot("accelerator-24h")
         p.go("/console/origins")
         assert origin.ip in p.text("#origins-list")
         p.shot("origins")

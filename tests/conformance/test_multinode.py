@@ -7,6 +7,8 @@ report. Skipped, with a message, without ONRAMP_TEST_POSTGRES_URL.
 """
 from __future__ import annotations
 
+import json
+import signal
 import threading
 import time
 import uuid
@@ -53,11 +55,11 @@ class Cluster:
         self.origins.append(o)
         return o
 
-    def bind(self, api: h.GaapApi, lid: str, origin: TcpOrigin, wait: bool = True):
+    def bind(self, api: h.GaapApi, lid: str, origin: TcpOrigin, wait: bool = True, weight: int | None = None):
         """Bind `origin` (registered once) as the listener's only origin; `wait`: until running."""
         if origin.ip not in self.rs:
             self.rs.update(h.add_real_servers(api, f"rs-{origin.tag}", [origin.ip]))
-        items = [h.bind_item(self.rs[origin.ip], origin.ip, origin.port)]
+        items = [h.bind_item(self.rs[origin.ip], origin.ip, origin.port, weight)]
         if wait:
             h.bind(api, lid, items)
         else:
@@ -126,6 +128,43 @@ def test_a_proxy_opens_on_every_edge_of_its_region_and_nowhere_else(cluster, pla
     info = a("DescribeProxies", {"InstanceIds": [placed["p1"]]})["ProxySet"][0]
     assert sorted(i["IP"] for i in info["IPList"]) == [E1, E2]
     assert info["Status"] == "RUNNING"
+
+
+def test_switching_a_listener_between_origins_and_back_reaches_every_edge(cluster, placed):
+    """A → B → A, each bind on control node B (the deltas of the same listener, one after another), seen
+    through both edges of the region each time. (Each bind differs in its weight: two identical writes signed
+    in the same second are one request, docs/api.md "Replay".)"""
+    api = cluster.b.gaap()
+    a, b = placed["o1"], cluster.origin("o1b", "127.0.63.3")
+    for i, o in enumerate((b, a, b, a)):
+        cluster.bind(api, placed["l1"], o, wait=False, weight=10 + i)
+        m.wait_for(lambda: m.tag_via(E1, placed["x"]) == o.tag and m.tag_via(E2, placed["x"]) == o.tag,
+                   timeout=10, what=f"{o.tag} answering through e1 and e2")
+
+
+def test_a_bm_load_balancer_made_on_a_control_node_is_served_by_the_edges_of_its_region(cluster, placed):
+    """BM through a control node (no region of its own): the load balancer goes to the first region the
+    edges registered (r1), shows those edges' addresses as its VIPs, and a TCP listener with a backend
+    bound by address forwards through both r1 edges and not through r2's; GAAP on the other node sees it."""
+    from bm import V3
+    v3 = V3(cluster.a, None)
+    [lb] = v3("CreateLoadBalancers", {"VpcId": "vpc-multinode", "LoadBalancerType": "open"})["LoadBalancerIds"]
+    [got] = v3("DescribeLoadBalancers", {"LoadBalancerIds": [lb]})["LoadBalancerSet"]
+    assert sorted(got["LoadBalancerVips"]) == [E1, E2], got
+    port = h.listener_port()
+    v3.wait_task(v3("CreateL4Listeners", {"LoadBalancerId": lb, "ListenerSet": [
+        {"LoadBalancerPort": port, "Protocol": "tcp", "ListenerName": "mn-bm", "HealthSwitch": 0}]})["TaskId"])
+    [lid] = [l["ListenerId"] for l in v3("DescribeL4Listeners", {"LoadBalancerId": lb})["ListenerSet"]]
+    o = cluster.origin("bm", "127.0.63.9")
+    v3.wait_task(v3("BindL4Backends", {"LoadBalancerId": lb, "ListenerId": lid, "BindType": 1,
+                                       "BackendSet": [{"Port": o.port, "InstanceId": o.ip, "Weight": 10}]})["TaskId"])
+    m.wait_for(lambda: m.tag_via(E1, port) == "bm" and m.tag_via(E2, port) == "bm", timeout=MOVE,
+               what="the BM listener forwards through both r1 edges")
+    assert m.tag_via(E3, port) is None
+    proxies = [p for p in cluster.b.gaap()("DescribeProxies", {"Limit": 100})["ProxySet"] if p["ProxyId"] == lb]
+    assert [p["AccessRegion"] for p in proxies] == ["r1"], proxies
+    v3.wait_task(v3("DeleteLoadBalancer", {"LoadBalancerId": lb})["TaskId"])
+    m.wait_for(lambda: m.tag_via(E1, port, timeout=1) is None, timeout=MOVE, what="the BM listener closed")
 
 
 def origin_ids(api: h.GaapApi) -> set[str]:
@@ -339,13 +378,23 @@ def test_a_silent_edge_stops_holding_statuses_back_and_is_shown_lost(cluster, pl
 
 
 def test_a_wrong_token_is_refused_and_logged_on_both_sides(cluster, placed):
-    bad = m.EdgeNode("e4", cluster.base / "e4", "r2", "127.0.62.2", [cluster.a], "not-the-token")
+    # This edge also logs JSON (`--log-format json` holds for the edge role) and shrugs off a SIGHUP.
+    bad = m.EdgeNode("e4", cluster.base / "e4", "r2", "127.0.62.2", [cluster.a], "not-the-token",
+                     extra=("--log-format", "json"))
     bad.start()
     try:
         m.wait_for(lambda: "refused this edge's token" in bad.logs(), timeout=10, what="the edge logs the 401")
         m.wait_for(lambda: "edge request refused" in cluster.a.logs(), timeout=10, what="control logs the 401")
         assert "e4" not in {e["name"] for e in cluster.a.edges()["edges"]}
         assert m.tag_via("127.0.62.2", placed["y"]) is None, "nothing was sent to it"
+        events = [json.loads(line) for line in bad.stderr_path.read_text().splitlines() if line.strip()]
+        assert all({"timestamp", "level", "message"} <= set(e) for e in events), events
+        assert any("refused this edge's token" in e["message"] and e["level"] in ("WARN", "ERROR")
+                   for e in events), events
+        bad.proc.send_signal(signal.SIGHUP)
+        m.wait_for(lambda: "SIGHUP" in bad.logs(), timeout=10, what="the edge logs the SIGHUP")
+        time.sleep(0.5)
+        assert bad.proc.poll() is None, "a SIGHUP ended the edge"
     finally:
         bad.stop()
 

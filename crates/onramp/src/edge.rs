@@ -78,7 +78,8 @@ pub struct EdgeArgs {
     /// Most UDP flows of one source address per listener port; 0 = no limit [default: 64]
     #[arg(long, env = "ONRAMP_UDP_FLOWS_PER_SOURCE")]
     pub udp_flows_per_source: Option<usize>,
-    /// Access log of listeners with a log tank, `-` for stdout [default: STATE_DIR/access.log]
+    /// Access log of every listener (one JSON line per closed connection or expired UDP flow), `-`
+    /// for stdout; without it only listeners with a log tank log, into STATE_DIR/access.log
     #[arg(long, env = "ONRAMP_ACCESS_LOG")]
     pub access_log: Option<String>,
 }
@@ -165,10 +166,11 @@ impl EdgeNodeConfig {
             .unwrap_or_else(|| PathBuf::from("./onramp-edge-state"));
         let token = config::edge_token(a.edge_token_file.or(f.edge_token_file).as_deref())?
             .context("the edge token is needed: set ONRAMP_EDGE_TOKEN or --edge-token-file")?;
-        let access_log = a
-            .access_log
-            .or(f.access_log)
-            .filter(|s| !s.is_empty())
+        // As in `serve`: a named `--access-log` logs every listener; without one, only the
+        // listeners whose dialect asks for it (a log tank) log, into the state directory.
+        let named_log = a.access_log.or(f.access_log).filter(|s| !s.is_empty());
+        let access_log_all = named_log.is_some();
+        let access_log = named_log
             .unwrap_or_else(|| state_dir.join("access.log").to_string_lossy().into_owned());
         let worker_threads = a.edge_threads.or(f.edge_threads).unwrap_or(1).clamp(1, 256);
         let data_plane = EdgeConfig {
@@ -185,6 +187,7 @@ impl EdgeNodeConfig {
                 .or(f.udp_flows_per_source)
                 .unwrap_or(64),
             access_log: Some(onramp_edge::access_log::Sink::parse(&access_log)),
+            access_log_all,
             ..EdgeConfig::default()
         };
         Ok(Self {
@@ -258,6 +261,9 @@ pub async fn run(args: EdgeArgs) -> anyhow::Result<()> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::serve::shutdown_on_signal(stop));
+    // The edge serves no TLS of its own: a SIGHUP (sent to every onramp on a machine when the
+    // control node's certificate rotates) is logged and ignored instead of ending the process.
+    tokio::spawn(crate::httpd::reload_on_sighup(None));
     let limits = ConnLimits::new(
         "admin",
         ADMIN_LIMITS.max_conns_per_source,

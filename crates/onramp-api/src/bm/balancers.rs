@@ -15,8 +15,9 @@ use crate::tencent::{Ctx, TcError};
 
 pub async fn create(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
     let i = In::new(p, s, dto::ORDER)?;
-    let mut order = dto::order(&i, &ctx.api.cfg.bind_address)?;
-    order.region = super::region(ctx.api);
+    let region = super::region(ctx.api)?;
+    let mut order = dto::order(&i, &ctx.api.access_addresses(&region))?;
+    order.region = region;
     let (ids, task) = commit(ctx, |cx, st, new| balancers::create(cx, st, new, &order)).await?;
     let mut out = obj(vec![(s.name("loadBalancerIds"), json!(ids))]);
     // v2 answers the IDs only (the creation is synchronous there); 3.0 adds its task.
@@ -152,9 +153,15 @@ pub fn describe(ctx: &Ctx<'_>, p: Value, s: Style) -> Answer {
     )?;
     let desc = i.int("orderType", 0, 1)? == Some(1);
     let st = ctx.api.control.state();
-    let vips = views::vips(ctx.api);
+    // The VIPs are per region: look each region's up once.
+    let mut vips: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut items: Vec<&Accelerator> = accelerators(&st, &ctx.account.id)
-        .filter(|a| q.matches(a, &vips))
+        .filter(|a| {
+            let v = vips
+                .entry(a.access_region.clone())
+                .or_insert_with(|| views::vips(ctx.api, a));
+            q.matches(a, v)
+        })
         .collect();
     sort(&mut items, order_by.as_deref(), desc);
     let total = items.len();

@@ -131,9 +131,11 @@ pub const ORDER: &[&str] = &[
     "ipProtocolType",
 ];
 
-/// An order of load balancers (its region is the handler's to fill). The edges serve every load
-/// balancer at their one bind address, so a specified VIP must be that address.
-pub fn order(i: &In, bind_address: &str) -> Result<NewBalancers, Refusal> {
+/// An order of load balancers (its region is the handler's to fill). The edges of that region
+/// serve every load balancer at their addresses (`edge_addresses`), so a specified VIP must be
+/// one of them.
+pub fn order(i: &In, edge_addresses: &[String]) -> Result<NewBalancers, Refusal> {
+    let shown = edge_addresses.join(", ");
     let vpc_id = i.required("unVpcId")?;
     validate::text(&i.k("unVpcId"), &vpc_id, 1, 64)?;
     let subnet_id = i.text("unSubnetId")?.unwrap_or_default();
@@ -152,22 +154,23 @@ pub fn order(i: &In, bind_address: &str) -> Result<NewBalancers, Refusal> {
         .into());
     }
     let vips = i.list("specifiedVips")?;
-    if !vips.is_empty() && (vips.len() != count || vips.iter().any(|v| v != bind_address)) {
+    if !vips.is_empty() && (vips.len() != count || vips.iter().any(|v| !edge_addresses.contains(v)))
+    {
         let why = format!(
-            "onramp serves load balancers at the edges' address {bind_address}, one per goodsNum"
+            "onramp serves load balancers at the edges' addresses ({shown}), one VIP per goodsNum"
         );
         return Err(TcError::value(&i.k("specifiedVips"), why).into());
     }
-    let v6_edge = bind_address
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|a| a.is_ipv6());
+    let v6_edge = edge_addresses
+        .iter()
+        .any(|e| e.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_ipv6()));
     let ip_version = match i
         .p
         .one_of(&i.k("ipProtocolType"), &["ipv4", "ipv6"])?
         .as_deref()
     {
         Some("ipv6") if !v6_edge => {
-            let why = format!("the edges serve at {bind_address}, an IPv4 address");
+            let why = format!("the edges serve at {shown}: no IPv6 address");
             return Err(TcError::value(&i.k("ipProtocolType"), why).into());
         }
         Some("ipv6") => "IPv6",

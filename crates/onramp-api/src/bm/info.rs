@@ -125,7 +125,10 @@ fn bound_lb(
         .into_iter()
         .filter_map(|(id, bs)| st.listeners.get(id).map(|l| bound_listener(l, &bs, s)))
         .collect();
-    let vip = ctx.api.cfg.bind_address.clone();
+    let vip = super::views::vips(ctx.api, a)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let exclusive = word(codes::DEDICATION, &a.network.dedication);
     match s {
         Style::V2 => json!({

@@ -153,12 +153,14 @@ pub async fn commit<R>(
 }
 
 /// The region whose edges serve the load balancers this endpoint makes. The one place BM picks
-/// it: today the first (in `serve`, the only) region of the edges, whatever `Region` the request
-/// names.
-pub fn region(api: &Api) -> String {
-    api.cfg
-        .regions
-        .first()
-        .map(|r| r.id.clone())
-        .unwrap_or_default()
+/// it: the first region of the node (in `serve`, its only one; on a control node, the first of
+/// the regions the edges registered), whatever `Region` the request names (BM has no placement
+/// of its own: place an accelerator in another region through GAAP's `AccessRegion`).
+pub fn region(api: &Api) -> Result<String, TcError> {
+    api.regions().into_iter().next().map(|r| r.id).ok_or_else(|| {
+        TcError::new(
+            "ResourceUnavailable",
+            "no edge has registered a region yet: start an `onramp edge` before creating load balancers",
+        )
+    })
 }

@@ -175,8 +175,10 @@ pub fn domain(a: &Accelerator) -> String {
 }
 
 /// The addresses a load balancer is reached at: the edges' bind address.
-pub fn vips(api: &Api) -> Vec<String> {
-    vec![api.cfg.bind_address.clone()]
+/// The VIPs of `a`: the addresses of its region's live edges (else the configured bind
+/// address), as GAAP and Huawei show them.
+pub fn vips(api: &Api, a: &Accelerator) -> Vec<String> {
+    api.access_addresses(&a.access_region)
 }
 
 /// Load balancer `status`: 0 creating (the edges have not applied it yet), 1 running.
@@ -251,7 +253,7 @@ pub fn load_balancer(api: &Api, a: &Accelerator, s: Style) -> Value {
         word(codes::BILLING, &n.billing),
     );
     let ip = codes::ip_protocol(&a.ip_version);
-    let vips = vips(api);
+    let vips = vips(api, a);
     let (v4, v6) = if ip == "ipv6" {
         (Vec::new(), vips.clone())
     } else {

@@ -67,15 +67,19 @@ pub struct Target {
     pub origins: [(String, String, u16, u8); 2],
 }
 
+/// Bind `o` alone, at `weight`. Each trial gives its own weight (1–100): two identical writes
+/// signed in the same second are one request (docs/api.md, "Replay"), and a trial that binds
+/// back the origin of a bind less than a second before would otherwise change nothing.
 async fn bind(
     api: &mut Client,
     listener: &str,
     o: &(String, String, u16, u8),
+    weight: usize,
 ) -> anyhow::Result<()> {
     api.call(
         "BindListenerRealServers",
         json!({"ListenerId": listener, "RealServerBindSet": [{"RealServerId": o.0,
-               "RealServerIP": o.1, "RealServerPort": o.2, "RealServerWeight": 1}]}),
+               "RealServerIP": o.1, "RealServerPort": o.2, "RealServerWeight": weight}]}),
     )
     .await?;
     Ok(())
@@ -94,7 +98,7 @@ pub async fn trials(
     let stop = Rc::new(Cell::new(false));
     let mut watches = Vec::new();
     for t in targets {
-        bind(api, &t.listener, &t.origins[0]).await?;
+        bind(api, &t.listener, &t.origins[0], 100).await?;
         let ws: Vec<Rc<Watch>> = t.edges.iter().map(|_| Rc::new(Watch::default())).collect();
         for (e, w) in t.edges.iter().zip(&ws) {
             w.want.set(t.origins[0].3);
@@ -113,7 +117,7 @@ pub async fn trials(
             w.first.set(None);
         }
         let t0 = Instant::now();
-        bind(api, &t.listener, o).await?;
+        bind(api, &t.listener, o, 1 + i % 99).await?;
         settle(std::slice::from_ref(ws), Duration::from_secs(15))
             .await
             .map_err(|e| anyhow!("trial {i}: {e}"))?;

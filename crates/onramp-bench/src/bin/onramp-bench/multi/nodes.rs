@@ -43,7 +43,11 @@ fn start(ctx: &Ctx, name: &str, args: Vec<String>, log: PathBuf) -> anyhow::Resu
             ("ONRAMP_ROOT_SECRET_ID".into(), SECRET_ID.into()),
             ("ONRAMP_ROOT_SECRET_KEY".into(), SECRET_KEY.into()),
             ("ONRAMP_EDGE_TOKEN".into(), TOKEN.into()),
-            ("ONRAMP_LOG".into(), "warn".into()),
+            // `ONRAMP_BENCH_NODE_LOG` (e.g. `info`) to see what the nodes do; warnings only by default.
+            (
+                "ONRAMP_LOG".into(),
+                std::env::var("ONRAMP_BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+            ),
         ],
         log: Some(&log),
         stdin_piped: false,
