@@ -70,6 +70,17 @@ impl Series {
     fn add_delta(&mut self, now: Seen, minute: i64, conns: u64) {
         let d = delta(self.seen, now);
         self.seen = now;
+        // A quiet listener takes no memory for the minute (a day of empty minutes for each of
+        // 100,000s of listeners would).
+        let quiet = d.bytes_in == 0
+            && d.bytes_out == 0
+            && d.packets_in == 0
+            && d.packets_out == 0
+            && d.opened == 0
+            && conns == 0;
+        if quiet && !self.minutes.contains_key(&minute) {
+            return;
+        }
         let b = self.bucket(minute);
         b.bytes_in += d.bytes_in;
         b.bytes_out += d.bytes_out;
@@ -110,7 +121,12 @@ impl Stats {
             let conns = c.conns_open.load(Relaxed).max(c.flows.load(Relaxed));
             // Counters of a listener start at zero when it opens, so a new series starts there too:
             // traffic before the first sample is counted.
-            let s = ls.entry(id.clone()).or_default();
+            if !ls.contains_key(id.as_str()) {
+                ls.insert(id.clone(), Series::default());
+            }
+            let Some(s) = ls.get_mut(id.as_str()) else {
+                continue;
+            };
             s.add_delta(read(c), minute, conns);
             while s
                 .minutes
@@ -124,7 +140,12 @@ impl Stats {
         drop(ls);
         let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
         for (id, healthy) in health {
-            let m = bs.entry(id.clone()).or_default();
+            if !bs.contains_key(id.as_str()) {
+                bs.insert(id.clone(), BTreeMap::new());
+            }
+            let Some(m) = bs.get_mut(id.as_str()) else {
+                continue;
+            };
             let v = m.entry(minute).or_insert(1.0);
             if !healthy {
                 *v = 0.0;
@@ -136,7 +157,11 @@ impl Stats {
                 m.pop_first();
             }
         }
-        bs.retain(|id, _| health.iter().any(|(h, _)| h == id));
+        // A set, not a scan of `health` per series: this runs every second on the data plane's
+        // thread, and with 150,000 bindings a scan per entry took the thread for good.
+        let live: std::collections::HashSet<&str> =
+            health.iter().map(|(h, _)| h.as_str()).collect();
+        bs.retain(|id, _| live.contains(id.as_str()));
     }
 
     /// Minutes of `listener` in `[from, to)`, including the unsampled part of the current one.
@@ -200,13 +225,26 @@ impl Stats {
             .collect()
     }
 
-    /// Every binding's per-minute health from `from` on, by binding.
-    pub fn bindings_since(&self, from: i64) -> Vec<(String, Vec<(i64, f64)>)> {
+    /// Every binding's per-minute health from `from` on that `sent` (the last point sent, by
+    /// binding) does not have yet: a later minute, or the same minute with another value.
+    /// Filtered in place, so a report in a minute where nothing changed copies nothing.
+    pub fn bindings_since(
+        &self,
+        from: i64,
+        sent: &HashMap<String, (i64, f64)>,
+    ) -> Vec<(String, Vec<(i64, f64)>)> {
         let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
         bs.iter()
             .filter_map(|(id, m)| {
-                let points: Vec<(i64, f64)> = m.range(from..).map(|(k, v)| (*k, *v)).collect();
-                (!points.is_empty()).then(|| (id.clone(), points))
+                let last = sent.get(id);
+                let fresh = |(k, v): (&i64, &f64)| {
+                    last.is_none_or(|l| l.0 < *k || (l.0 == *k && l.1 != *v))
+                };
+                if !m.range(from..).any(fresh) {
+                    return None;
+                }
+                let points = m.range(from..).filter(|p| fresh(*p));
+                Some((id.clone(), points.map(|(k, v)| (*k, *v)).collect()))
             })
             .collect()
     }

@@ -103,10 +103,12 @@ fn minute_now() -> i64 {
     now - now.rem_euclid(60)
 }
 
-/// A report, and what the node has once it answers it.
+/// A report, and what the node has once it answers it: the health entries it changes and
+/// forgets, and the minute points it then has.
 struct Built {
     report: ReportDto,
-    acked: HashMap<String, BindingHealth>,
+    changed: Vec<(String, BindingHealth)>,
+    forget: Vec<String>,
     points: HashMap<String, (i64, f64)>,
 }
 
@@ -121,25 +123,16 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The report to send now and what it acknowledges once answered.
-    fn build(&self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
+    /// The report to send now and what it acknowledges once answered. Costs one pass over the
+    /// bindings and copies only what changed (at 100,000s of bindings per edge, a copy of
+    /// everything twice a second per control node was most of the edge's work). The minute
+    /// points are moved out of the cursor: any failure to deliver the report starts over with
+    /// a full one, which needs none of them.
+    fn build(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
         let (revision, failures) = applied.get();
-        let now: HashMap<String, BindingHealth> = status.health_snapshot().into_iter().collect();
         let full = !self.registered;
-        let health = now
-            .iter()
-            .filter(|(k, h)| full || self.acked.get(*k).is_none_or(|a| !same(a, h)))
-            .map(|(k, h)| HealthDto::new(k, h))
-            .collect();
-        let forget = match full {
-            true => Vec::new(),
-            false => self
-                .acked
-                .keys()
-                .filter(|k| !now.contains_key(*k))
-                .cloned()
-                .collect(),
-        };
+        let (changed, forget) = status.health_changes(&self.acked, full, same);
+        let health = changed.iter().map(|(k, h)| HealthDto::new(k, h)).collect();
         // Everything kept on a first report; afterwards the minute before this one too (it
         // may have grown at its end).
         let from = if full { 0 } else { minute_now() - 60 };
@@ -148,21 +141,12 @@ impl Cursor {
             .into_iter()
             .map(|(l, ms)| (l, ms.iter().map(MinuteDto::from).collect()))
             .collect();
-        let mut points = if full {
-            HashMap::new()
-        } else {
-            self.points.clone()
+        let mut points = match full {
+            true => HashMap::new(),
+            false => std::mem::take(&mut self.points),
         };
         let mut binding_series = Vec::new();
-        for (b, ps) in status.binding_series_since(from) {
-            let fresh: Vec<(i64, f64)> = ps
-                .into_iter()
-                .filter(|p| {
-                    points
-                        .get(&b)
-                        .is_none_or(|last| last.0 < p.0 || (last.0 == p.0 && last.1 != p.1))
-                })
-                .collect();
+        for (b, fresh) in status.binding_series_since(from, &points) {
             if let Some(last) = fresh.last() {
                 points.insert(b.clone(), *last);
                 binding_series.push((b, fresh));
@@ -178,13 +162,14 @@ impl Cursor {
                 .collect(),
             health_full: full,
             health,
-            health_forget: forget,
+            health_forget: forget.clone(),
             series,
             binding_series,
         };
         Built {
             report,
-            acked: now,
+            changed,
+            forget,
             points,
         }
     }
@@ -222,8 +207,14 @@ pub async fn run(
                     tracing::info!(control = %client.url(), "reporting again");
                     failing = false;
                 }
+                if !cursor.registered {
+                    cursor.acked.clear();
+                }
                 cursor.registered = true;
-                cursor.acked = built.acked;
+                for k in &built.forget {
+                    cursor.acked.remove(k);
+                }
+                cursor.acked.extend(built.changed);
                 cursor.points = built.points;
             }
             Err(ClientError::NotRegistered(_)) => cursor.registered = false,

@@ -173,7 +173,7 @@ fn detail_page(
             div.panel-head { h2 { "Status" } (phase_badge(c.api.accelerator_phase(acc))) }
             dl.facts.row {
                 div { dt { "ID" } dd { code { (acc.id) } } }
-                div { dt { "Access address" } dd { code { (c.api.cfg.bind_address) } } }
+                div { dt { "Access address" } dd { code { (c.api.access_addresses(&acc.access_region).join(", ")) } } }
                 div { dt { "Regions" } dd { (acc.access_region) " → " (acc.origin_region) } }
                 div { dt { "Bandwidth limit" } dd { @if acc.bandwidth_mbps == 0 { "unlimited" } @else { (acc.bandwidth_mbps) " Mbit/s" } } }
                 div { dt { "Connections" } dd { (acc.concurrent * 10_000) } }

@@ -185,6 +185,18 @@ pub fn detail_page(
             &l.name,
         )
     });
+    // Where clients reach it: the live edges of its accelerator's region (a group's listener:
+    // the node's own address).
+    let region = match &l.owner {
+        onramp_core::Owner::Accelerator(id) => {
+            st.accelerators.get(id).map(|a| a.access_region.clone())
+        }
+        onramp_core::Owner::Group(_) => None,
+    };
+    let address = c
+        .api
+        .access_addresses(region.as_deref().unwrap_or_default())
+        .join(", ");
     let failure = c.api.health.listener_failure(&l.id);
     let origins = bindings::panel(c, a, &st, l, e);
     let body = html! {
@@ -195,13 +207,13 @@ pub fn detail_page(
                 dl.facts {
                     dt { "ID" } dd { code { (l.id) } }
                     dt { "Accelerator" } dd { a href=(owner_href) { (owner) } }
-                    dt { "Address" } dd { code { (c.api.cfg.bind_address) ":" (l.first_port()) } " " (l.protocol.upper()) }
+                    dt { "Address" } dd { code { (address) ":" (l.first_port()) } " " (l.protocol.upper()) }
                     dt { "Created" } dd { (when(l.created_at)) }
                 }
             }
             section.panel #settings {
                 div.panel-head { h2 { "Settings" } }
-                ul.words { @for s in words::settings(l, &c.api.cfg.bind_address) { li { (s) } } }
+                ul.words { @for s in words::settings(l, &address) { li { (s) } } }
             }
         }
         (origins)
