@@ -68,7 +68,14 @@ pub async fn run(
                 Some(u) => {
                     let t0 = Instant::now();
                     edge.apply(&u).await;
-                    status.last_apply_micros.store(t0.elapsed().as_micros() as u64, Relaxed);
+                    let took = t0.elapsed();
+                    tracing::debug!(
+                        revision = u.revision(),
+                        kind = match &u { Update::Full(_) => "full", Update::Delta(_) => "delta" },
+                        micros = took.as_micros() as u64,
+                        "applied an update"
+                    );
+                    status.last_apply_micros.store(took.as_micros() as u64, Relaxed);
                     status.applied_revision.store(edge.revision, Relaxed);
                 }
                 None => break,

@@ -173,6 +173,32 @@ impl Cursor {
             points,
         }
     }
+
+    /// A report of the applied revision and failures alone: it changes nothing the node has of
+    /// health and series (the minute points stay as they are).
+    fn light(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
+        let (revision, failures) = applied.get();
+        let report = ReportDto {
+            name: me.name.clone(),
+            applied: revision,
+            listeners_open: status.info().listeners_open,
+            failures: failures
+                .into_iter()
+                .map(|(listener, error)| FailureDto { listener, error })
+                .collect(),
+            health_full: false,
+            health: Vec::new(),
+            health_forget: Vec::new(),
+            series: Vec::new(),
+            binding_series: Vec::new(),
+        };
+        Built {
+            report,
+            changed: Vec::new(),
+            forget: Vec::new(),
+            points: std::mem::take(&mut self.points),
+        }
+    }
 }
 
 /// Report to `client` every `every` (and at once when the applied revision moves) until the
@@ -186,18 +212,31 @@ pub async fn run(
 ) {
     let mut cursor = Cursor::default();
     let mut failing = false;
+    let mut woken = false;
+    let mut last_full = std::time::Instant::now();
     loop {
         if !cursor.registered {
             match register(&client, &me, Some(applied.revision())).await {
                 Ok(_) => cursor = Cursor::default(),
                 Err(e) => {
                     note_failure(&mut failing, &e);
-                    pause(&applied, every.max(Duration::from_secs(1))).await;
+                    woken = pause(&applied, every.max(Duration::from_secs(1))).await;
                     continue;
                 }
             }
         }
-        let built = cursor.build(&me, &status, &applied);
+        // Right after an application only what statuses wait for (the applied revision and the
+        // failures) goes at once; health and series follow with the next periodic report. At
+        // 100,000s of bindings a full build after every change, to every control node, competed
+        // with the change itself for the CPU.
+        let light = woken && cursor.registered && last_full.elapsed() < every;
+        let built = match light {
+            true => cursor.light(&me, &status, &applied),
+            false => {
+                last_full = std::time::Instant::now();
+                cursor.build(&me, &status, &applied)
+            }
+        };
         let sent: Result<serde_json::Value, _> = client
             .post(&format!("{PREFIX}/report"), &built.report, REPORT_DEADLINE)
             .await;
@@ -224,7 +263,7 @@ pub async fn run(
                 cursor.registered = false;
             }
         }
-        pause(&applied, every).await;
+        woken = pause(&applied, every).await;
     }
 }
 
@@ -235,7 +274,10 @@ fn note_failure(failing: &mut bool, e: &ClientError) {
     }
 }
 
-/// Wait `every`, or less when the edge applies something (statuses wait for that report).
-async fn pause(applied: &Applied, every: Duration) {
-    let _ = tokio::time::timeout(every, applied.changed.notified()).await;
+/// Wait `every`, or less when the edge applies something (statuses wait for that report);
+/// true when an application ended the wait.
+async fn pause(applied: &Applied, every: Duration) -> bool {
+    tokio::time::timeout(every, applied.changed.notified())
+        .await
+        .is_ok()
 }
