@@ -207,7 +207,7 @@ async fn converge_trials(api: &mut Api, trials: usize) -> anyhow::Result<Vec<f64
         tokio::task::spawn_local(conv_origin(l, armed.clone(), first.clone()));
         flags.push((armed, first));
     }
-    api.bind(&lid, &origins[..1]).await?;
+    api.bind_at(&lid, &origins[..1], 100).await?;
     api.wait_ready(&lid, false, true).await?;
     let stop = Rc::new(Cell::new(false));
     tokio::task::spawn_local(prober(ctx::addr(PROXY_IP, CONVERGE_PORT), stop.clone()));
@@ -218,7 +218,8 @@ async fn converge_trials(api: &mut Api, trials: usize) -> anyhow::Result<Vec<f64
         first.set(None);
         armed.set(true);
         let t0 = Instant::now();
-        api.bind(&lid, &origins[k..k + 1]).await?;
+        api.bind_at(&lid, &origins[k..k + 1], 1 + (i % 99) as u32)
+            .await?;
         let deadline = t0 + Duration::from_secs(15);
         while first.get().is_none() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_micros(200)).await;

@@ -237,17 +237,29 @@ impl Api {
         Ok(ids)
     }
 
-    /// Replace the bound origins of a listener: (origin id, ip, port).
+    /// Replace the bound origins of a listener: (origin id, ip, port), at weight 1.
     pub async fn bind(
         &mut self,
         listener: &str,
         origins: &[(String, String, u16)],
     ) -> anyhow::Result<()> {
+        self.bind_at(listener, origins, 1).await
+    }
+
+    /// `bind` at `weight` (1–100). Two identical writes signed in the same second are one
+    /// request (docs/api.md, "Replay"): a loop that binds back what it bound a moment ago gives
+    /// each bind its own weight.
+    pub async fn bind_at(
+        &mut self,
+        listener: &str,
+        origins: &[(String, String, u16)],
+        weight: u32,
+    ) -> anyhow::Result<()> {
         let set: Vec<Value> = origins
             .iter()
             .map(|(id, ip, port)| {
                 json!({"RealServerId": id, "RealServerIP": ip, "RealServerPort": port,
-                       "RealServerWeight": 1})
+                       "RealServerWeight": weight})
             })
             .collect();
         self.call(
