@@ -129,7 +129,6 @@ impl Cursor {
     /// points are moved out of the cursor: any failure to deliver the report starts over with
     /// a full one, which needs none of them.
     fn build(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
-        let (revision, failures) = applied.get();
         let full = !self.registered;
         let (changed, forget) = status.health_changes(&self.acked, full, same);
         let health = changed.iter().map(|(k, h)| HealthDto::new(k, h)).collect();
@@ -153,18 +152,12 @@ impl Cursor {
             }
         }
         let report = ReportDto {
-            name: me.name.clone(),
-            applied: revision,
-            listeners_open: status.info().listeners_open,
-            failures: failures
-                .into_iter()
-                .map(|(listener, error)| FailureDto { listener, error })
-                .collect(),
             health_full: full,
             health,
             health_forget: forget.clone(),
             series,
             binding_series,
+            ..light_report(me, status, applied)
         };
         Built {
             report,
@@ -177,27 +170,31 @@ impl Cursor {
     /// A report of the applied revision and failures alone: it changes nothing the node has of
     /// health and series (the minute points stay as they are).
     fn light(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
-        let (revision, failures) = applied.get();
-        let report = ReportDto {
-            name: me.name.clone(),
-            applied: revision,
-            listeners_open: status.info().listeners_open,
-            failures: failures
-                .into_iter()
-                .map(|(listener, error)| FailureDto { listener, error })
-                .collect(),
-            health_full: false,
-            health: Vec::new(),
-            health_forget: Vec::new(),
-            series: Vec::new(),
-            binding_series: Vec::new(),
-        };
         Built {
-            report,
+            report: light_report(me, status, applied),
             changed: Vec::new(),
             forget: Vec::new(),
             points: std::mem::take(&mut self.points),
         }
+    }
+}
+
+/// The applied revision, the failures and the open listeners, with no health or series.
+fn light_report(me: &Identity, status: &EdgeStatus, applied: &Applied) -> ReportDto {
+    let (revision, failures) = applied.get();
+    ReportDto {
+        name: me.name.clone(),
+        applied: revision,
+        listeners_open: status.info().listeners_open,
+        failures: failures
+            .into_iter()
+            .map(|(listener, error)| FailureDto { listener, error })
+            .collect(),
+        health_full: false,
+        health: Vec::new(),
+        health_forget: Vec::new(),
+        series: Vec::new(),
+        binding_series: Vec::new(),
     }
 }
 
