@@ -152,6 +152,13 @@ impl Api {
         out
     }
 
+    /// The region a dialect without a placement of its own (Huawei, BM) puts a new
+    /// accelerator in: the first of `regions` (`serve`: its own; a control node: the first the
+    /// edges registered).
+    pub fn home_region(&self) -> Option<String> {
+        self.regions().into_iter().next().map(|r| r.id)
+    }
+
     pub fn region(&self, id: &str) -> Option<Region> {
         self.regions().into_iter().find(|r| r.id == id)
     }

@@ -33,7 +33,7 @@ fn minute_of(t: i64) -> i64 {
 }
 
 /// Cumulative counter values at the last sample.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
 struct Seen {
     bytes_in: u64,
     bytes_out: u64,
@@ -72,13 +72,7 @@ impl Series {
         self.seen = now;
         // A quiet listener takes no memory for the minute (a day of empty minutes for each of
         // 100,000s of listeners would).
-        let quiet = d.bytes_in == 0
-            && d.bytes_out == 0
-            && d.packets_in == 0
-            && d.packets_out == 0
-            && d.opened == 0
-            && conns == 0;
-        if quiet && !self.minutes.contains_key(&minute) {
+        if d == Seen::default() && conns == 0 && !self.minutes.contains_key(&minute) {
             return;
         }
         let b = self.bucket(minute);
@@ -89,6 +83,15 @@ impl Series {
         b.new_conns += d.opened;
         b.peak_conns = b.peak_conns.max(conns);
     }
+}
+
+/// `map[id]`, made empty when missing; the key is copied only then (this runs every second
+/// for every listener and binding).
+fn slot<'a, V: Default>(map: &'a mut HashMap<String, V>, id: &str) -> &'a mut V {
+    if !map.contains_key(id) {
+        map.insert(id.to_string(), V::default());
+    }
+    map.get_mut(id).expect("inserted above")
 }
 
 fn delta(a: Seen, b: Seen) -> Seen {
@@ -121,12 +124,7 @@ impl Stats {
             let conns = c.conns_open.load(Relaxed).max(c.flows.load(Relaxed));
             // Counters of a listener start at zero when it opens, so a new series starts there too:
             // traffic before the first sample is counted.
-            if !ls.contains_key(id.as_str()) {
-                ls.insert(id.clone(), Series::default());
-            }
-            let Some(s) = ls.get_mut(id.as_str()) else {
-                continue;
-            };
+            let s = slot(&mut ls, id);
             s.add_delta(read(c), minute, conns);
             while s
                 .minutes
@@ -140,12 +138,7 @@ impl Stats {
         drop(ls);
         let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
         for (id, healthy) in health {
-            if !bs.contains_key(id.as_str()) {
-                bs.insert(id.clone(), BTreeMap::new());
-            }
-            let Some(m) = bs.get_mut(id.as_str()) else {
-                continue;
-            };
+            let m = slot(&mut bs, id);
             let v = m.entry(minute).or_insert(1.0);
             if !healthy {
                 *v = 0.0;
@@ -240,11 +233,12 @@ impl Stats {
                 let fresh = |(k, v): (&i64, &f64)| {
                     last.is_none_or(|l| l.0 < *k || (l.0 == *k && l.1 != *v))
                 };
-                if !m.range(from..).any(fresh) {
-                    return None;
-                }
-                let points = m.range(from..).filter(|p| fresh(*p));
-                Some((id.clone(), points.map(|(k, v)| (*k, *v)).collect()))
+                let points: Vec<(i64, f64)> = m
+                    .range(from..)
+                    .filter(|p| fresh(*p))
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                (!points.is_empty()).then(|| (id.clone(), points))
             })
             .collect()
     }

@@ -143,7 +143,6 @@ impl EdgeStatus {
         }
     }
 
-    /// Every binding's health, sorted by binding ID.
     /// The bindings whose health differs from `acked` (by `same`; every binding when `full`),
     /// and the bindings of `acked` this edge no longer has. Read in place: only what changed is
     /// copied, so a report of a quiet edge with 100,000s of bindings costs one pass, no
@@ -171,6 +170,7 @@ impl EdgeStatus {
         (changed, gone)
     }
 
+    /// Every binding's health, sorted by binding ID.
     pub fn health_snapshot(&self) -> Vec<(String, BindingHealth)> {
         let mut v: Vec<(String, BindingHealth)> = self
             .health

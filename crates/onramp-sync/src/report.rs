@@ -104,12 +104,12 @@ fn minute_now() -> i64 {
 }
 
 /// A report, and what the node has once it answers it: the health entries it changes and
-/// forgets, and the minute points it then has.
+/// forgets, and the minute points it then has (`None`: the ones it had).
 struct Built {
     report: ReportDto,
     changed: Vec<(String, BindingHealth)>,
     forget: Vec<String>,
-    points: HashMap<String, (i64, f64)>,
+    points: Option<HashMap<String, (i64, f64)>>,
 }
 
 /// What one control node has acknowledged.
@@ -163,19 +163,19 @@ impl Cursor {
             report,
             changed,
             forget,
-            points,
+            points: Some(points),
         }
     }
+}
 
-    /// A report of the applied revision and failures alone: it changes nothing the node has of
-    /// health and series (the minute points stay as they are).
-    fn light(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
-        Built {
-            report: light_report(me, status, applied),
-            changed: Vec::new(),
-            forget: Vec::new(),
-            points: std::mem::take(&mut self.points),
-        }
+/// A report of the applied revision and failures alone: it changes nothing the node has of
+/// health and series.
+fn light_built(me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
+    Built {
+        report: light_report(me, status, applied),
+        changed: Vec::new(),
+        forget: Vec::new(),
+        points: None,
     }
 }
 
@@ -235,7 +235,7 @@ pub async fn run(
         let light = woken && cursor.registered && last_full.elapsed() < period;
         let t0 = std::time::Instant::now();
         let built = match light {
-            true => cursor.light(&me, &status, &applied),
+            true => light_built(&me, &status, &applied),
             false => {
                 last_full = t0;
                 cursor.build(&me, &status, &applied)
@@ -264,7 +264,9 @@ pub async fn run(
                     cursor.acked.remove(k);
                 }
                 cursor.acked.extend(built.changed);
-                cursor.points = built.points;
+                if let Some(points) = built.points {
+                    cursor.points = points;
+                }
             }
             Err(ClientError::NotRegistered(_)) => cursor.registered = false,
             Err(e) => {

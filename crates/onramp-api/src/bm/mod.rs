@@ -157,7 +157,7 @@ pub async fn commit<R>(
 /// the regions the edges registered), whatever `Region` the request names (BM has no placement
 /// of its own: place an accelerator in another region through GAAP's `AccessRegion`).
 pub fn region(api: &Api) -> Result<String, TcError> {
-    api.regions().into_iter().next().map(|r| r.id).ok_or_else(|| {
+    api.home_region().ok_or_else(|| {
         TcError::new(
             "ResourceUnavailable",
             "no edge has registered a region yet: start an `onramp edge` before creating load balancers",

@@ -100,12 +100,7 @@ pub async fn create(ctx: &HwCtx<'_>, body: &[u8]) -> HwResult {
     let spec = lifecycle::NewAccelerator {
         name: o.name.clone(),
         description: o.description.clone().unwrap_or_default(),
-        region: ctx
-            .api
-            .regions()
-            .first()
-            .map(|r| r.id.clone())
-            .unwrap_or_default(),
+        region: ctx.api.home_region().unwrap_or_default(),
         area: area.to_string(),
         ip_version: if o.ip_sets.len() > 1 {
             "IPv4/IPv6"
