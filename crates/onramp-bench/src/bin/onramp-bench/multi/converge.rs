@@ -85,12 +85,19 @@ async fn bind(
     Ok(())
 }
 
-/// `trials` switches (alternating targets and origins), timed per edge, in milliseconds.
+/// What the trials measured, in milliseconds: per (trial, edge) the bind until the new
+/// origin's first answer there; per trial the bind's own answer (the write acknowledged).
+pub struct Timings {
+    pub first_byte: Vec<f64>,
+    pub acked: Vec<f64>,
+}
+
+/// `trials` switches (alternating targets and origins), timed per edge.
 pub async fn trials(
     api: &mut Client,
     targets: &[Target],
     trials: usize,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<Timings> {
     for o in &targets[0].origins {
         let l = TcpListener::bind((o.1.as_str(), o.2)).await?;
         tokio::task::spawn_local(origin(l, o.3));
@@ -109,6 +116,7 @@ pub async fn trials(
     // Every edge serves the first origin before the first trial.
     settle(&watches, Duration::from_secs(60)).await?;
     let mut out = Vec::new();
+    let mut acked = Vec::new();
     for i in 0..trials {
         let (t, ws) = (&targets[i % targets.len()], &watches[i % targets.len()]);
         let o = &t.origins[(i / targets.len() + 1) % 2];
@@ -118,6 +126,7 @@ pub async fn trials(
         }
         let t0 = Instant::now();
         bind(api, &t.listener, o, 1 + i % 99).await?;
+        acked.push(t0.elapsed().as_secs_f64() * 1e3);
         settle(std::slice::from_ref(ws), Duration::from_secs(15))
             .await
             .map_err(|e| anyhow!("trial {i}: {e}"))?;
@@ -129,7 +138,10 @@ pub async fn trials(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.set(true);
-    Ok(out)
+    Ok(Timings {
+        first_byte: out,
+        acked,
+    })
 }
 
 async fn settle(watches: &[Vec<Rc<Watch>>], limit: Duration) -> anyhow::Result<()> {

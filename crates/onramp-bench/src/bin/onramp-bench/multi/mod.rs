@@ -250,8 +250,17 @@ fn measure(
     let local = tokio::task::LocalSet::new();
     let (targets, listener) = ctx.block_on(local.run_until(targets(&mut api)))?;
     let trials = ctx.plan.converge_trials;
-    let mut ms = ctx.block_on(local.run_until(converge::trials(&mut api, &targets, trials)))?;
+    let t = ctx.block_on(local.run_until(converge::trials(&mut api, &targets, trials)))?;
+    let (mut ms, mut acked) = (t.first_byte, t.acked);
     ms.sort_by(f64::total_cmp);
+    acked.sort_by(f64::total_cmp);
+    println!(
+        "  bind acknowledged by B: p50 {:.1} ms, p99 {:.1} ms; first byte via each edge: p50 {:.1} ms, p99 {:.1} ms",
+        median(&acked),
+        percentile_sorted(&acked, 99.0),
+        median(&ms),
+        percentile_sorted(&ms, 99.0)
+    );
     let p99 = percentile_sorted(
         &ms.iter().map(|x| (x * 1000.0) as u32).collect::<Vec<_>>(),
         99.0,
@@ -264,7 +273,7 @@ fn measure(
     res.add(p99_id, System::Onramp, p99);
     let mut d = json!({"records": records, "fill_seconds": fill_s, "control_start_seconds": control_s,
         "edges_applied_seconds": edge_s, "edge_rss": edge_rss, "control_rss": control_rss,
-        "snapshot_bytes": snapshot, "converge_ms": ms});
+        "snapshot_bytes": snapshot, "converge_ms": ms, "acked_ms": acked});
     if big {
         res.add("multi_fill", System::Onramp, fill_s);
         res.add("multi_control_start", System::Onramp, control_s);
