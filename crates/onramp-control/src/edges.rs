@@ -21,7 +21,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use onramp_core::health::EdgeInfo as EdgeView;
-use onramp_core::health::{BindingHealth, HealthSource, MinuteSample};
+use onramp_core::health::{minute_of, BindingHealth, BindingPoints, HealthSeries};
+use onramp_core::health::{HealthSource, MinuteSample};
 
 /// How long an edge may stay silent before it is lost, by default.
 pub const LOST_AFTER: Duration = Duration::from_secs(10);
@@ -47,8 +48,10 @@ pub struct Report {
     pub health_forget: Vec<String>,
     /// Per-minute traffic of listeners: each sample replaces the one of its minute.
     pub series: Vec<(String, Vec<MinuteSample>)>,
-    /// Per-minute health of bindings: each value replaces the one of its minute.
-    pub binding_series: Vec<(String, Vec<(i64, f64)>)>,
+    /// Health series of bindings as change points (`HealthSeries`), each upserted.
+    pub binding_changes: BindingPoints,
+    /// When the edge process began its series (unix seconds): a new value is a restart.
+    pub started: i64,
 }
 
 /// One edge as listed (admin endpoint, `onramp status`).
@@ -71,7 +74,49 @@ pub struct EdgeInfo {
 struct Reported {
     health: HashMap<String, BindingHealth>,
     series: HashMap<String, BTreeMap<i64, MinuteSample>>,
-    binding_series: HashMap<String, BTreeMap<i64, f64>>,
+    binding_series: HashMap<String, HealthSeries>,
+    /// The edge's `started` in its last report.
+    started: i64,
+    /// Unix seconds of its last report: its health series are known up to that minute.
+    reported_at: i64,
+    /// The minute of the last sweep of aged-out health series.
+    swept: i64,
+}
+
+impl Reported {
+    /// Fold in the health-series points of a report made at `now`. When the edge restarted
+    /// (a new `started`), what it had told ends the minute after its last report (or where
+    /// the new process began, if sooner): the minutes it was away are not known.
+    fn binding_changes(&mut self, started: i64, points: BindingPoints, now: i64) {
+        if started != self.started && self.reported_at > 0 {
+            let end = (minute_of(self.reported_at) + 60).min(minute_of(started));
+            for s in self.binding_series.values_mut() {
+                s.cut(end);
+            }
+        }
+        self.started = started;
+        self.reported_at = now;
+        for (id, pts) in points {
+            let s = self.binding_series.entry(id).or_default();
+            for (m, v) in pts {
+                s.upsert(m, v);
+            }
+        }
+        if self.swept != minute_of(now) {
+            self.swept = minute_of(now);
+            self.binding_series.retain(|_, s| !s.prune(now - KEEP_SECS));
+        }
+    }
+
+    /// A binding's minutes in `[from, to)` as this edge told them: within the last day and
+    /// no later than its last report.
+    fn binding_minutes(&self, id: &str, from: i64, to: i64, now: i64) -> Vec<(i64, f64)> {
+        let to = to.min(minute_of(self.reported_at) + 60);
+        self.binding_series
+            .get(id)
+            .map(|s| s.minutes(from.max(now - KEEP_SECS), to))
+            .unwrap_or_default()
+    }
 }
 
 struct Entry {
@@ -193,13 +238,7 @@ impl Edges {
                 s.pop_first();
             }
         }
-        for (id, samples) in r.binding_series {
-            let s = rep.binding_series.entry(id).or_default();
-            s.extend(samples);
-            while s.first_key_value().is_some_and(|(m, _)| *m < oldest) {
-                s.pop_first();
-            }
-        }
+        rep.binding_changes(r.started, r.binding_changes, oldest + KEEP_SECS);
         true
     }
 
@@ -385,15 +424,11 @@ impl HealthSource for Edges {
 
     fn binding_series(&self, binding_id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
         let mut low: BTreeMap<i64, f64> = BTreeMap::new();
+        let now = crate::audit::now_millis() / 1000;
         for e in lock(&self.inner).values() {
             let points: Vec<(i64, f64)> = match &e.local {
                 Some(src) => src.binding_series(binding_id, from, to),
-                None => e
-                    .reported
-                    .binding_series
-                    .get(binding_id)
-                    .map(|s| s.range(from..to).map(|(k, v)| (*k, *v)).collect())
-                    .unwrap_or_default(),
+                None => e.reported.binding_minutes(binding_id, from, to, now),
             };
             for (m, v) in points {
                 let t = low.entry(m).or_insert(v);

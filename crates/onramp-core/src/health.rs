@@ -103,3 +103,219 @@ impl HealthSource for NoHealth {
         None
     }
 }
+
+/// The start of the minute of `t` (unix seconds).
+pub fn minute_of(t: i64) -> i64 {
+    t - t.rem_euclid(60)
+}
+
+/// What a binding's health series says of a minute: 1.0 healthy all minute, 0.0 down at some
+/// point in it, `None` nothing known (the binding was not there).
+pub type HealthPoint = (i64, Option<f64>);
+
+/// Health points by binding, as an edge reports them.
+pub type BindingPoints = Vec<(String, Vec<HealthPoint>)>;
+
+/// The per-minute health of one binding, kept as change points: a point `(minute, v)` says
+/// that every minute from `minute` on has `v`, until the next point. A binding that never
+/// changes costs one point a day instead of 1,440, and telling someone else what changed
+/// (an edge's report to a control node) is telling them the points written since.
+///
+/// A minute's value is the lowest state seen in it (down at any moment makes it 0.0); a
+/// change written at minute `m` may leave a point at `m + 60` (what the minutes after `m` start
+/// from). Points are only ever upserted, never removed but by age, so a receiver that upserts
+/// the same points holds the same series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthSeries {
+    points: Vec<HealthPoint>,
+}
+
+impl HealthSeries {
+    /// The value in effect at `minute`.
+    fn at(&self, minute: i64) -> Option<f64> {
+        let i = self.points.partition_point(|p| p.0 <= minute);
+        i.checked_sub(1).and_then(|i| self.points[i].1)
+    }
+
+    /// Set the value from `minute` on (replacing a point at that minute).
+    pub fn upsert(&mut self, minute: i64, v: Option<f64>) {
+        match self.points.binary_search_by_key(&minute, |p| p.0) {
+            Ok(i) => self.points[i].1 = v,
+            Err(i) => self.points.insert(i, (minute, v)),
+        }
+    }
+
+    /// The binding's state became `state` at `now` (unix seconds; `None`: the binding is gone).
+    /// Returns the points written, for whoever follows this series.
+    pub fn observe(&mut self, now: i64, state: Option<bool>) -> Vec<HealthPoint> {
+        let m = minute_of(now);
+        let s = state.map(|h| if h { 1.0 } else { 0.0 });
+        let mut written = Vec::new();
+        let cur = self.at(m);
+        // The lowest state seen in the minute; "nothing known" gives way to any state.
+        let this = match (cur, s) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if this != cur || !self.points.iter().any(|p| p.0 <= m) {
+            self.upsert(m, this);
+            written.push((m, this));
+        }
+        if self.at(m + 60) != s {
+            self.upsert(m + 60, s);
+            written.push((m + 60, s));
+        }
+        written
+    }
+
+    /// Nothing is known from `minute` on: the one who told this series went away then (a
+    /// receiver's copy; the points after it are dropped).
+    pub fn cut(&mut self, minute: i64) {
+        self.points
+            .truncate(self.points.partition_point(|p| p.0 <= minute));
+        if self.at(minute).is_some() {
+            self.upsert(minute, None);
+        }
+    }
+
+    /// Forget the points superseded before `oldest` (the one in effect then stays, so readers
+    /// cap their `from` at the window themselves). True when nothing is left to show: the
+    /// series can go.
+    pub fn prune(&mut self, oldest: i64) -> bool {
+        let keep = self.points.partition_point(|p| p.0 <= oldest);
+        if keep > 1 {
+            self.points.drain(..keep - 1);
+        }
+        if let [(m, None)] = self.points[..] {
+            if m <= oldest {
+                self.points.clear();
+            }
+        }
+        self.points.is_empty()
+    }
+
+    /// Every minute with `from <= minute < to` and a known value, oldest first.
+    pub fn minutes(&self, from: i64, to: i64) -> Vec<(i64, f64)> {
+        let Some(first) = self.points.first() else {
+            return Vec::new();
+        };
+        let mut t = minute_of(from + 59).max(first.0);
+        let mut out = Vec::new();
+        let mut i = self.points.partition_point(|p| p.0 <= t);
+        let mut v = i.checked_sub(1).and_then(|i| self.points[i].1);
+        while t < to {
+            while self.points.get(i).is_some_and(|p| p.0 <= t) {
+                v = self.points[i].1;
+                i += 1;
+            }
+            if let Some(v) = v {
+                out.push((t, v));
+            } else if i == self.points.len() {
+                break;
+            }
+            t += 60;
+        }
+        out
+    }
+
+    pub fn points(&self) -> &[HealthPoint] {
+        &self.points
+    }
+}
+
+#[cfg(test)]
+mod series_tests {
+    use super::*;
+
+    // A minute boundary (1,800,000,000 is a multiple of 60).
+    const M: i64 = 1_800_000_000;
+
+    #[test]
+    fn a_steady_binding_is_one_point_read_minute_by_minute() {
+        let mut s = HealthSeries::default();
+        assert_eq!(s.observe(M + 5, Some(true)), [(M, Some(1.0))]);
+        assert_eq!(s.points().len(), 1);
+        assert_eq!(
+            s.minutes(M, M + 180),
+            [(M, 1.0), (M + 60, 1.0), (M + 120, 1.0)]
+        );
+        assert_eq!(
+            s.minutes(M + 1, M + 120),
+            [(M + 60, 1.0)],
+            "whole minutes from `from`"
+        );
+        assert!(
+            s.minutes(M - 600, M).is_empty(),
+            "nothing before the first point"
+        );
+    }
+
+    #[test]
+    fn down_at_any_moment_marks_the_minute_and_recovery_starts_the_next() {
+        let mut s = HealthSeries::default();
+        s.observe(M, Some(true));
+        s.observe(M + 70, Some(false));
+        s.observe(M + 80, Some(true));
+        assert_eq!(
+            s.minutes(M, M + 240),
+            [(M, 1.0), (M + 60, 0.0), (M + 120, 1.0), (M + 180, 1.0)]
+        );
+        // Down again in the same minute: the recovery point moves on with it.
+        s.observe(M + 90, Some(false));
+        assert_eq!(s.minutes(M + 60, M + 180), [(M + 60, 0.0), (M + 120, 0.0)]);
+        s.observe(M + 130, Some(true));
+        assert_eq!(
+            s.minutes(M + 120, M + 240),
+            [(M + 120, 0.0), (M + 180, 1.0)]
+        );
+    }
+
+    #[test]
+    fn a_gone_binding_stops_its_series_and_ages_out() {
+        let mut s = HealthSeries::default();
+        s.observe(M, Some(true));
+        s.observe(M + 130, None);
+        assert_eq!(
+            s.minutes(M, M + 600),
+            [(M, 1.0), (M + 60, 1.0), (M + 120, 1.0)]
+        );
+        // Back within the minute it went: nothing is lost.
+        s.observe(M + 140, Some(true));
+        assert_eq!(
+            s.minutes(M + 120, M + 240),
+            [(M + 120, 1.0), (M + 180, 1.0)]
+        );
+        s.observe(M + 200, None);
+        assert!(!s.prune(M + 120), "still within the window");
+        assert_eq!(
+            s.points().len(),
+            3,
+            "nothing in effect after M + 120 was dropped"
+        );
+        assert_eq!(
+            s.minutes(M + 120, M + 600),
+            [(M + 120, 1.0), (M + 180, 1.0)]
+        );
+        assert!(s.prune(M + 86_400), "a day after it went, nothing is left");
+    }
+
+    #[test]
+    fn a_follower_upserting_the_written_points_holds_the_same_series() {
+        let mut s = HealthSeries::default();
+        let mut follower = HealthSeries::default();
+        for (t, st) in [
+            (M, Some(true)),
+            (M + 61, Some(false)),
+            (M + 62, Some(true)),
+            (M + 65, None),
+            (M + 66, Some(false)),
+            (M + 300, Some(true)),
+        ] {
+            for (m, v) in s.observe(t, st) {
+                follower.upsert(m, v);
+            }
+        }
+        assert_eq!(follower.minutes(M, M + 600), s.minutes(M, M + 600));
+        assert_eq!(s.minutes(M + 60, M + 360)[0], (M + 60, 0.0));
+    }
+}

@@ -391,6 +391,10 @@ fn sync_checkers(
             check: group.map_or_else(|| rt.spec.health.clone(), |g| g.health.clone()),
             fallback_port: rt.spec.ports.first().map_or(0, |r| r.from),
         };
+        if !health::needs_task(b, &probe) {
+            health::publish(b, status);
+            continue;
+        }
         let seed = (i as u64) ^ b.spec.port as u64 ^ b.spec.binding_id.len() as u64;
         let task = tokio::spawn(health::run(b.clone(), probe, status.clone(), seed));
         open.checkers.insert(key, task);

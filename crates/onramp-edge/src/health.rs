@@ -160,6 +160,20 @@ fn check_addr(b: &Backend, p: &Probe, a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip(), port)
 }
 
+/// Whether `b` needs a task of its own: a check to run, or a domain to re-resolve. An IP
+/// origin without a check has nothing to do after its health is published once (`publish`):
+/// at 100,000s of bindings per edge, a task waking every interval for each of them was a
+/// steady load on the data plane's thread, and memory.
+pub fn needs_task(b: &Backend, p: &Probe) -> bool {
+    p.check.enabled || b.spec.kind == OriginKind::Domain
+}
+
+/// The health of a backend that has no task: up while it has an address.
+pub fn publish(b: &Backend, status: &EdgeStatus) {
+    b.healthy.store(!b.addrs().is_empty(), Relaxed);
+    status.set_health(&b.spec.binding_id, b.report());
+}
+
 /// Run checks for `b` until aborted.
 pub async fn run(b: Arc<Backend>, p: Probe, status: Arc<EdgeStatus>, seed: u64) {
     let mut machines: HashMap<SocketAddr, HealthMachine> = HashMap::new();
@@ -179,10 +193,10 @@ pub async fn run(b: Arc<Backend>, p: Probe, status: Arc<EdgeStatus>, seed: u64) 
         }
         if p.check.enabled {
             check_all(&b, &p, &mut machines).await;
+            status.set_health(&b.spec.binding_id, b.report());
         } else {
-            b.healthy.store(!b.addrs().is_empty(), Relaxed);
+            publish(&b, &status);
         }
-        status.set_health(&b.spec.binding_id, b.report());
         let interval = u64::from(p.check.interval_secs.max(1)) * 1000;
         tokio::time::sleep(Duration::from_millis(jittered_interval_ms(interval, seed))).await;
     }

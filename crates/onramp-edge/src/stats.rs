@@ -1,14 +1,17 @@
-//! Time series behind the statistics actions: per-listener traffic and per-binding health in
-//! one-minute buckets, kept for 24 hours. A sampler turns the cumulative counters into deltas
-//! every second; reads add the not-yet-sampled part of the current minute, so a query right after
-//! traffic sees all of it. Only minutes with something in them take memory.
+//! Time series behind the statistics actions: per-listener traffic in one-minute buckets and
+//! per-binding health as change points (`HealthSeries`), kept for 24 hours. A sampler turns the
+//! cumulative counters into deltas every second; reads add the not-yet-sampled part of the
+//! current minute, so a query right after traffic sees all of it. Only minutes with something
+//! in them take memory, and health costs nothing until it changes: each change is written when
+//! it happens, with a sequence number, so a report carries the points written since the last
+//! one a control node acknowledged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use onramp_core::health::MinuteSample;
+use onramp_core::health::{BindingPoints, HealthPoint, HealthSeries, MinuteSample};
 
 use crate::metrics::Counters;
 
@@ -28,9 +31,10 @@ pub fn unix_now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn minute_of(t: i64) -> i64 {
-    t - t.rem_euclid(60)
-}
+use onramp_core::health::minute_of;
+
+/// Health points kept for followers (reports) at most; one further behind gets every series.
+const LOG_MAX: usize = 200_000;
 
 /// Cumulative counter values at the last sample.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -104,20 +108,68 @@ fn delta(a: Seen, b: Seen) -> Seen {
     }
 }
 
+/// Per-binding health series, and the points written lately in order (`seq` numbers them).
+#[derive(Default)]
+struct Bindings {
+    series: HashMap<String, HealthSeries>,
+    log: VecDeque<(u64, String, HealthPoint)>,
+    /// The sequence number of the next point written.
+    next: u64,
+    /// The minute of the last sweep of aged-out series.
+    swept: i64,
+}
+
+fn group(points: impl Iterator<Item = (String, HealthPoint)>) -> BindingPoints {
+    let mut by: HashMap<String, Vec<HealthPoint>> = HashMap::new();
+    for (id, p) in points {
+        by.entry(id).or_default().push(p);
+    }
+    by.into_iter().collect()
+}
+
 #[derive(Default)]
 pub struct Stats {
     listeners: Mutex<HashMap<String, Series>>,
-    bindings: Mutex<HashMap<String, BTreeMap<i64, f64>>>,
+    bindings: Mutex<Bindings>,
 }
 
 impl Stats {
-    /// Fold the counters' growth since the last sample into the current minute.
-    pub fn sample(
-        &self,
-        counters: &HashMap<String, std::sync::Arc<Counters>>,
-        health: &[(String, bool)],
-        now: i64,
-    ) {
+    /// A binding's health became `state` at `now` (`None`: the binding is gone).
+    pub fn health_changed(&self, id: &str, state: Option<bool>, now: i64) {
+        let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
+        let b = &mut *bs;
+        let written = slot(&mut b.series, id).observe(now, state);
+        for p in written {
+            b.log.push_back((b.next, id.to_string(), p));
+            b.next += 1;
+        }
+        if b.log.len() > LOG_MAX {
+            b.log.drain(..LOG_MAX / 2);
+        }
+    }
+
+    /// The health points written from sequence number `since` on (`None`, or older than the
+    /// log: every point of every series), and the number to ask from next time.
+    pub fn binding_points(&self, since: Option<u64>) -> (BindingPoints, u64) {
+        let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
+        let covered = since.filter(|s| bs.log.front().map_or(bs.next, |f| f.0) <= *s);
+        let points = match covered {
+            Some(s) => {
+                let skip = bs.log.len() - (bs.next - s) as usize;
+                group(bs.log.iter().skip(skip).map(|(_, id, p)| (id.clone(), *p)))
+            }
+            None => bs
+                .series
+                .iter()
+                .map(|(id, s)| (id.clone(), s.points().to_vec()))
+                .collect(),
+        };
+        (points, bs.next)
+    }
+
+    /// Fold the counters' growth since the last sample into the current minute; once a minute,
+    /// drop the health series that aged out.
+    pub fn sample(&self, counters: &HashMap<String, std::sync::Arc<Counters>>, now: i64) {
         let minute = minute_of(now);
         let mut ls = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
         for (id, c) in counters {
@@ -137,24 +189,10 @@ impl Stats {
         ls.retain(|id, _| counters.contains_key(id));
         drop(ls);
         let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
-        for (id, healthy) in health {
-            let m = slot(&mut bs, id);
-            let v = m.entry(minute).or_insert(1.0);
-            if !healthy {
-                *v = 0.0;
-            }
-            while m
-                .first_key_value()
-                .is_some_and(|(k, _)| *k < now - KEEP_SECS)
-            {
-                m.pop_first();
-            }
+        if bs.swept != minute {
+            bs.swept = minute;
+            bs.series.retain(|_, s| !s.prune(now - KEEP_SECS));
         }
-        // A set, not a scan of `health` per series: this runs every second on the data plane's
-        // thread, and with 150,000 bindings a scan per entry took the thread for good.
-        let live: std::collections::HashSet<&str> =
-            health.iter().map(|(h, _)| h.as_str()).collect();
-        bs.retain(|id, _| live.contains(id.as_str()));
     }
 
     /// Minutes of `listener` in `[from, to)`, including the unsampled part of the current one.
@@ -218,35 +256,56 @@ impl Stats {
             .collect()
     }
 
-    /// Every binding's per-minute health from `from` on that `sent` (the last point sent, by
-    /// binding) does not have yet: a later minute, or the same minute with another value.
-    /// Filtered in place, so a report in a minute where nothing changed copies nothing.
-    pub fn bindings_since(
-        &self,
-        from: i64,
-        sent: &HashMap<String, (i64, f64)>,
-    ) -> Vec<(String, Vec<(i64, f64)>)> {
+    /// A binding's health minute by minute in `[from, to)`, within the last 24 hours and up
+    /// to the current minute.
+    pub fn binding(&self, id: &str, from: i64, to: i64, now: i64) -> Vec<(i64, f64)> {
         let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
-        bs.iter()
-            .filter_map(|(id, m)| {
-                let last = sent.get(id);
-                let fresh = |(k, v): (&i64, &f64)| {
-                    last.is_none_or(|l| l.0 < *k || (l.0 == *k && l.1 != *v))
-                };
-                let points: Vec<(i64, f64)> = m
-                    .range(from..)
-                    .filter(|p| fresh(*p))
-                    .map(|(k, v)| (*k, *v))
-                    .collect();
-                (!points.is_empty()).then(|| (id.clone(), points))
-            })
-            .collect()
+        bs.series
+            .get(id)
+            .map(|s| s.minutes(from.max(now - KEEP_SECS), to.min(minute_of(now) + 60)))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A minute boundary (1,800,000,000 is a multiple of 60).
+    const T: i64 = 1_800_000_000;
+
+    #[test]
+    fn health_points_are_logged_as_they_change_and_followed_by_sequence() {
+        let s = Stats::default();
+        s.health_changed("b1", Some(true), T);
+        s.health_changed("b2", Some(true), T);
+        let (all, next) = s.binding_points(None);
+        assert_eq!(all.len(), 2);
+        assert_eq!(s.binding_points(Some(next)).0, vec![], "nothing since");
+        s.health_changed("b1", Some(false), T + 61);
+        let (since, next2) = s.binding_points(Some(next));
+        assert_eq!(since, vec![("b1".to_string(), vec![(T + 60, Some(0.0))])]);
+        assert!(next2 > next);
+        // Steady for an hour: no point, and the minutes read back from the change points.
+        let read = s.binding("b2", T, T + 3600, T + 3599);
+        assert_eq!(read.len(), 60);
+        assert_eq!(
+            s.binding("b1", T, T + 180, T + 119),
+            [(T, 1.0), (T + 60, 0.0)]
+        );
     }
 
-    pub fn binding(&self, id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
-        let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
-        bs.get(id)
-            .map(|m| m.range(from..to).map(|(k, v)| (*k, *v)).collect())
-            .unwrap_or_default()
+    #[test]
+    fn a_follower_behind_the_log_gets_every_series() {
+        let s = Stats::default();
+        for i in 0..(LOG_MAX + 10) {
+            s.health_changed(&format!("b{i}"), Some(true), T);
+        }
+        let (points, _) = s.binding_points(Some(0));
+        assert_eq!(
+            points.len(),
+            LOG_MAX + 10,
+            "the log dropped its start: everything"
+        );
     }
 }

@@ -30,6 +30,8 @@ pub struct EdgeStatus {
     pub(crate) identity: (String, String),
     /// Unix milliseconds of the last sampling tick: the edge's runtime is alive.
     last_seen_ms: AtomicI64,
+    /// Unix seconds when this status began: its series start there.
+    started: i64,
 }
 
 /// An edge whose runtime has not ticked for this long is shown as lost.
@@ -49,21 +51,44 @@ impl EdgeStatus {
             runtime,
             identity: Default::default(),
             last_seen_ms: Default::default(),
+            started: crate::stats::unix_now(),
         }
     }
 
+    /// Unix seconds when this edge began keeping its series.
+    pub fn started(&self) -> i64 {
+        self.started
+    }
+
+    /// A check's result. A change of `healthy` (or a first result) is written into the
+    /// binding's health series at once; the key is copied only for a new binding (this runs
+    /// after every check of every binding).
     pub(crate) fn set_health(&self, binding_id: &str, h: BindingHealth) {
-        self.health
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(binding_id.to_string(), h);
+        let mut m = self.health.write().unwrap_or_else(|p| p.into_inner());
+        let healthy = h.healthy;
+        let changed = match m.get_mut(binding_id) {
+            Some(old) => {
+                let changed = old.healthy != healthy;
+                *old = h;
+                changed
+            }
+            None => {
+                m.insert(binding_id.to_string(), h);
+                true
+            }
+        };
+        if changed {
+            let now = crate::stats::unix_now();
+            self.stats.health_changed(binding_id, Some(healthy), now);
+        }
     }
 
     pub(crate) fn forget_health(&self, binding_id: &str) {
-        self.health
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(binding_id);
+        let mut m = self.health.write().unwrap_or_else(|p| p.into_inner());
+        if m.remove(binding_id).is_some() {
+            let now = crate::stats::unix_now();
+            self.stats.health_changed(binding_id, None, now);
+        }
     }
 
     pub(crate) fn set_failure(&self, listener_id: &str, error: Option<String>) {
@@ -92,22 +117,15 @@ impl EdgeStatus {
             .cloned()
     }
 
-    /// Fold the counters into the per-minute series (called every second by the edge).
+    /// Fold the counters into the per-minute series (called every second by the edge). Health
+    /// is not read: its series are written as it changes.
     pub(crate) fn sample(&self) {
         let counters = self
             .counters
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let health: Vec<(String, bool)> = self
-            .health
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), v.healthy))
-            .collect();
-        self.stats
-            .sample(&counters, &health, crate::stats::unix_now());
+        self.stats.sample(&counters, crate::stats::unix_now());
         self.last_seen_ms
             .store(crate::stats::unix_now_ms(), Ordering::Release);
     }
@@ -189,14 +207,13 @@ impl EdgeStatus {
         self.stats.listeners_since(from)
     }
 
-    /// Per-minute health of every binding from minute `from` on, for the control plane.
-    /// Only the points `sent` does not have (see `Stats::bindings_since`).
-    pub fn binding_series_since(
+    /// The health-series points written from sequence number `since` on (`None`: all of
+    /// them), for the control plane, and the number to ask from next time.
+    pub fn binding_points_since(
         &self,
-        from: i64,
-        sent: &HashMap<String, (i64, f64)>,
-    ) -> Vec<(String, Vec<(i64, f64)>)> {
-        self.stats.bindings_since(from, sent)
+        since: Option<u64>,
+    ) -> (onramp_core::health::BindingPoints, u64) {
+        self.stats.binding_points(since)
     }
 
     pub fn applied_revision(&self) -> u64 {
@@ -234,6 +251,7 @@ impl HealthSource for EdgeStatus {
         self.stats.listener(listener_id, c.as_deref(), from, to)
     }
     fn binding_series(&self, binding_id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
-        self.stats.binding(binding_id, from, to)
+        self.stats
+            .binding(binding_id, from, to, crate::stats::unix_now())
     }
 }

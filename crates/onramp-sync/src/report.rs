@@ -104,12 +104,12 @@ fn minute_now() -> i64 {
 }
 
 /// A report, and what the node has once it answers it: the health entries it changes and
-/// forgets, and the minute points it then has (`None`: the ones it had).
+/// forgets, and the health-series points up to this sequence number (`None`: as before).
 struct Built {
     report: ReportDto,
     changed: Vec<(String, BindingHealth)>,
     forget: Vec<String>,
-    points: Option<HashMap<String, (i64, f64)>>,
+    points: Option<u64>,
 }
 
 /// What one control node has acknowledged.
@@ -118,16 +118,15 @@ struct Cursor {
     /// It has everything up to `acked` (after a first, full report).
     registered: bool,
     acked: HashMap<String, BindingHealth>,
-    /// Per-binding minute points it has, by binding: (minute, value) last sent.
-    points: HashMap<String, (i64, f64)>,
+    /// It has the health-series points numbered below this one.
+    points: u64,
 }
 
 impl Cursor {
     /// The report to send now and what it acknowledges once answered. Costs one pass over the
     /// bindings and copies only what changed (at 100,000s of bindings per edge, a copy of
-    /// everything twice a second per control node was most of the edge's work). The minute
-    /// points are moved out of the cursor: any failure to deliver the report starts over with
-    /// a full one, which needs none of them.
+    /// everything twice a second per control node was most of the edge's work); health series
+    /// go as the change points written since the last acknowledged report.
     fn build(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
         let full = !self.registered;
         let (changed, forget) = status.health_changes(&self.acked, full, same);
@@ -140,30 +139,20 @@ impl Cursor {
             .into_iter()
             .map(|(l, ms)| (l, ms.iter().map(MinuteDto::from).collect()))
             .collect();
-        let mut points = match full {
-            true => HashMap::new(),
-            false => std::mem::take(&mut self.points),
-        };
-        let mut binding_series = Vec::new();
-        for (b, fresh) in status.binding_series_since(from, &points) {
-            if let Some(last) = fresh.last() {
-                points.insert(b.clone(), *last);
-                binding_series.push((b, fresh));
-            }
-        }
+        let (binding_changes, next) = status.binding_points_since((!full).then_some(self.points));
         let report = ReportDto {
             health_full: full,
             health,
             health_forget: forget.clone(),
             series,
-            binding_series,
+            binding_changes,
             ..light_report(me, status, applied)
         };
         Built {
             report,
             changed,
             forget,
-            points: Some(points),
+            points: Some(next),
         }
     }
 }
@@ -194,7 +183,8 @@ fn light_report(me: &Identity, status: &EdgeStatus, applied: &Applied) -> Report
         health: Vec::new(),
         health_forget: Vec::new(),
         series: Vec::new(),
-        binding_series: Vec::new(),
+        binding_changes: Vec::new(),
+        started: status.started(),
     }
 }
 

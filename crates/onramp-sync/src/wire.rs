@@ -480,9 +480,16 @@ pub struct ReportDto {
     /// Per-minute traffic by listener.
     #[serde(default)]
     pub series: Vec<(String, Vec<MinuteDto>)>,
-    /// Per-minute health by binding: (minute, 1.0 healthy all minute, 0.0 down at some point).
+    /// Health by binding as the change points written since the node's last answer (all of
+    /// them after a registration): (minute, value of every minute from this one on until the
+    /// next point: 1.0 healthy all minute, 0.0 down at some point, null nothing known); see
+    /// `onramp_core::health::HealthSeries`.
     #[serde(default)]
-    pub binding_series: Vec<(String, Vec<(i64, f64)>)>,
+    pub binding_changes: onramp_core::health::BindingPoints,
+    /// Unix seconds when this edge process started keeping its series: a new value tells the
+    /// node the edge restarted, so what it held of the edge's health ends where it last heard.
+    #[serde(default)]
+    pub started: i64,
 }
 
 impl ReportDto {
@@ -503,7 +510,8 @@ impl ReportDto {
                 .into_iter()
                 .map(|(l, ms)| (l, ms.into_iter().map(Into::into).collect()))
                 .collect(),
-            binding_series: self.binding_series,
+            binding_changes: self.binding_changes,
+            started: self.started,
         }
     }
 }

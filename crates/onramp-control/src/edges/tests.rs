@@ -97,9 +97,9 @@ fn traffic_is_summed_over_edges_and_failures_named_by_edge() {
     for (name, bytes) in [("e1", 10), ("e2", 32)] {
         let mut r = report(1, vec![]);
         r.series = vec![("l".into(), vec![sample(bytes)])];
-        r.binding_series = vec![(
+        r.binding_changes = vec![(
             "b".into(),
-            vec![(minute, if bytes > 20 { 0.0 } else { 1.0 })],
+            vec![(minute, Some(if bytes > 20 { 0.0 } else { 1.0 }))],
         )];
         e.report(name, r);
     }
@@ -114,4 +114,29 @@ fn traffic_is_summed_over_edges_and_failures_named_by_edge() {
     e.report("e1", r);
     assert_eq!(e.listener_series("l", minute, minute + 60)[0].bytes_in, 52);
     assert_eq!(e.listener_failure("l").unwrap(), "edge e1: port taken");
+}
+
+#[test]
+fn health_series_carry_forward_to_the_last_report_and_end_where_a_restarted_edge_was_away() {
+    let e = Edges::default();
+    e.register("e1", "r", vec![], 1);
+    let now = crate::audit::now_millis() / 1000;
+    let minute = now - now % 60;
+    let mut r = report(1, vec![]);
+    r.started = now - 3600;
+    // Steady for an hour: one point, read back minute by minute up to now.
+    r.binding_changes = vec![("b".into(), vec![(minute - 3600, Some(1.0))])];
+    e.report("e1", r);
+    let s = e.binding_series("b", minute - 600, minute + 600);
+    assert_eq!(s.len(), 11, "ten minutes back and the current one: {s:?}");
+    assert!(s.iter().all(|(_, v)| *v == 1.0));
+    // The edge comes back as a new process: what the old one said ends where it was last
+    // heard (here: within this minute, so at the new process's own minute).
+    let mut r = report(1, vec![]);
+    r.started = now;
+    r.health_full = true;
+    e.report("e1", r);
+    let s = e.binding_series("b", minute - 120, minute + 600);
+    assert_eq!(s.len(), 2, "not carried past the restart: {s:?}");
+    assert_eq!(s.last().unwrap().0, minute - 60);
 }
