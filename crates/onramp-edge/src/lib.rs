@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use budget::{open_fds, raise_fd_limit};
 pub use metrics::render_prometheus;
-pub use status::EdgeStatus;
+pub use status::{EdgeStatus, HealthChanges};
 
 /// How the edge runs.
 #[derive(Debug, Clone)]

@@ -11,8 +11,38 @@ use onramp_core::health::{BindingHealth, EdgeInfo, HealthSource};
 use crate::budget::Budget;
 use crate::metrics::Counters;
 
+/// Bindings whose told health changed lately, in order (`next` numbers the next one).
+#[derive(Default)]
+struct HealthLog {
+    ids: std::collections::VecDeque<(u64, String)>,
+    next: u64,
+}
+
+/// Entries a `HealthLog` keeps at most; a follower further behind gets everything.
+const HEALTH_LOG_MAX: usize = 200_000;
+
+/// What changed in the bindings' health since a follower's sequence number.
+#[derive(Debug, Default, PartialEq)]
+pub struct HealthChanges {
+    /// Everything, in `changed` (a first report, or one further behind than the log).
+    pub full: bool,
+    pub changed: Vec<(String, BindingHealth)>,
+    /// Bindings the edge no longer has.
+    pub gone: Vec<String>,
+    /// The number to ask from next time.
+    pub next: u64,
+}
+
+/// Whether the health a control node is told changed (the RTT changes every check: it travels
+/// with the other fields but does not make a change by itself).
+fn told_differs(a: &BindingHealth, b: &BindingHealth) -> bool {
+    a.healthy != b.healthy || a.down != b.down || a.resolve_failed != b.resolve_failed
+}
+
 pub struct EdgeStatus {
     health: RwLock<HashMap<String, BindingHealth>>,
+    /// Taken after `health` (never the other way round).
+    health_log: std::sync::Mutex<HealthLog>,
     failures: RwLock<HashMap<String, String>>,
     /// Counters per listener, registered when the listener opens.
     pub(crate) counters: RwLock<HashMap<String, Arc<Counters>>>,
@@ -41,6 +71,7 @@ impl EdgeStatus {
     pub(crate) fn new(budget: Arc<Budget>, runtime: tokio::runtime::Handle) -> Self {
         Self {
             health: Default::default(),
+            health_log: Default::default(),
             failures: Default::default(),
             counters: Default::default(),
             last_apply_micros: Default::default(),
@@ -60,24 +91,28 @@ impl EdgeStatus {
         self.started
     }
 
-    /// A check's result. A change of `healthy` (or a first result) is written into the
-    /// binding's health series at once; the key is copied only for a new binding (this runs
-    /// after every check of every binding).
+    /// A check's result. A change of what control nodes are told goes into the health log,
+    /// and a change of `healthy` (or a first result) into the binding's health series, at
+    /// once; the key is copied only for a new binding (this runs after every check of every
+    /// binding).
     pub(crate) fn set_health(&self, binding_id: &str, h: BindingHealth) {
         let mut m = self.health.write().unwrap_or_else(|p| p.into_inner());
         let healthy = h.healthy;
-        let changed = match m.get_mut(binding_id) {
+        let (told, flipped) = match m.get_mut(binding_id) {
             Some(old) => {
-                let changed = old.healthy != healthy;
+                let r = (told_differs(old, &h), old.healthy != healthy);
                 *old = h;
-                changed
+                r
             }
             None => {
                 m.insert(binding_id.to_string(), h);
-                true
+                (true, true)
             }
         };
-        if changed {
+        if told {
+            self.log_health(binding_id);
+        }
+        if flipped {
             let now = crate::stats::unix_now();
             self.stats.health_changed(binding_id, Some(healthy), now);
         }
@@ -86,9 +121,55 @@ impl EdgeStatus {
     pub(crate) fn forget_health(&self, binding_id: &str) {
         let mut m = self.health.write().unwrap_or_else(|p| p.into_inner());
         if m.remove(binding_id).is_some() {
+            self.log_health(binding_id);
             let now = crate::stats::unix_now();
             self.stats.health_changed(binding_id, None, now);
         }
+    }
+
+    /// Callers hold the `health` write lock.
+    fn log_health(&self, binding_id: &str) {
+        let mut log = self.health_log.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = log.next;
+        log.ids.push_back((seq, binding_id.to_string()));
+        log.next += 1;
+        if log.ids.len() > HEALTH_LOG_MAX {
+            log.ids.drain(..HEALTH_LOG_MAX / 2);
+        }
+    }
+
+    /// What changed in the health control nodes are told since sequence number `since`
+    /// (`None`, or older than the log: everything). Costs what changed, not the number of
+    /// bindings: at 100,000s of bindings per edge, a pass over all of them for each report to
+    /// each control node was the edge's largest steady cost.
+    pub fn health_since(&self, since: Option<u64>) -> HealthChanges {
+        let now = self.health.read().unwrap_or_else(|p| p.into_inner());
+        let log = self.health_log.lock().unwrap_or_else(|p| p.into_inner());
+        let covered = since.filter(|s| log.ids.front().map_or(log.next, |f| f.0) <= *s);
+        let Some(s) = covered else {
+            return HealthChanges {
+                full: true,
+                changed: now.iter().map(|(k, h)| (k.clone(), h.clone())).collect(),
+                gone: Vec::new(),
+                next: log.next,
+            };
+        };
+        let skip = log.ids.len() - (log.next - s) as usize;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = HealthChanges {
+            next: log.next,
+            ..Default::default()
+        };
+        for (_, id) in log.ids.iter().skip(skip) {
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
+            match now.get(id) {
+                Some(h) => out.changed.push((id.clone(), h.clone())),
+                None => out.gone.push(id.clone()),
+            }
+        }
+        out
     }
 
     pub(crate) fn set_failure(&self, listener_id: &str, error: Option<String>) {
@@ -161,33 +242,6 @@ impl EdgeStatus {
         }
     }
 
-    /// The bindings whose health differs from `acked` (by `same`; every binding when `full`),
-    /// and the bindings of `acked` this edge no longer has. Read in place: only what changed is
-    /// copied, so a report of a quiet edge with 100,000s of bindings costs one pass, no
-    /// allocation per binding.
-    pub fn health_changes(
-        &self,
-        acked: &HashMap<String, BindingHealth>,
-        full: bool,
-        same: impl Fn(&BindingHealth, &BindingHealth) -> bool,
-    ) -> (Vec<(String, BindingHealth)>, Vec<String>) {
-        let now = self.health.read().unwrap_or_else(|p| p.into_inner());
-        let changed = now
-            .iter()
-            .filter(|(k, h)| full || acked.get(*k).is_none_or(|a| !same(a, h)))
-            .map(|(k, h)| (k.clone(), h.clone()))
-            .collect();
-        let gone = match full {
-            true => Vec::new(),
-            false => acked
-                .keys()
-                .filter(|k| !now.contains_key(*k))
-                .cloned()
-                .collect(),
-        };
-        (changed, gone)
-    }
-
     /// Every binding's health, sorted by binding ID.
     pub fn health_snapshot(&self) -> Vec<(String, BindingHealth)> {
         let mut v: Vec<(String, BindingHealth)> = self
@@ -253,5 +307,53 @@ impl HealthSource for EdgeStatus {
     fn binding_series(&self, binding_id: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
         self.stats
             .binding(binding_id, from, to, crate::stats::unix_now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(healthy: bool, rtt: u64) -> BindingHealth {
+        BindingHealth {
+            healthy,
+            rtt_micros: Some(rtt),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn health_changes_are_followed_by_sequence_number_not_by_a_pass() {
+        let s = EdgeStatus::new(
+            Arc::new(Budget::new(100)),
+            tokio::runtime::Handle::current(),
+        );
+        s.set_health("a", up(true, 10));
+        s.set_health("b", up(true, 10));
+        let first = s.health_since(None);
+        assert!(first.full);
+        assert_eq!(first.changed.len(), 2);
+        // The RTT alone is not a change.
+        s.set_health("a", up(true, 20));
+        let quiet = s.health_since(Some(first.next));
+        assert_eq!((quiet.changed.len(), quiet.gone.len()), (0, 0));
+        assert!(!quiet.full);
+        s.set_health("a", up(false, 30));
+        s.set_health("a", up(true, 40));
+        s.forget_health("b");
+        let c = s.health_since(Some(quiet.next));
+        assert_eq!(
+            c.changed,
+            vec![("a".to_string(), up(true, 40))],
+            "once, as it is now"
+        );
+        assert_eq!(c.gone, vec!["b".to_string()]);
+        assert_eq!(
+            s.health_since(Some(c.next)),
+            HealthChanges {
+                next: c.next,
+                ..Default::default()
+            }
+        );
     }
 }

@@ -3,11 +3,9 @@
 //! changed since that node's last answer in health per binding and per-minute series. A node
 //! that does not know the edge (409: it restarted) gets a registration, then everything.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onramp_core::health::BindingHealth;
 use onramp_edge::{EdgeStatus, Reporter};
 
 use crate::client::{ClientError, ControlClient};
@@ -90,12 +88,6 @@ pub fn log_failure(e: &ClientError) {
     }
 }
 
-/// The health fields a control node is told about (the RTT changes every check: it travels
-/// with the other fields but does not make a change by itself).
-fn same(a: &BindingHealth, b: &BindingHealth) -> bool {
-    a.healthy == b.healthy && a.down == b.down && a.resolve_failed == b.resolve_failed
-}
-
 fn minute_now() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -103,34 +95,38 @@ fn minute_now() -> i64 {
     now - now.rem_euclid(60)
 }
 
-/// A report, and what the node has once it answers it: the health entries it changes and
-/// forgets, and the health-series points up to this sequence number (`None`: as before).
+/// A report, and what the node has once it answers it: the health and health-series
+/// changes up to these sequence numbers (`None`: as before).
 struct Built {
     report: ReportDto,
-    changed: Vec<(String, BindingHealth)>,
-    forget: Vec<String>,
-    points: Option<u64>,
+    acks: Option<(u64, u64)>,
 }
 
 /// What one control node has acknowledged.
 #[derive(Default)]
 struct Cursor {
-    /// It has everything up to `acked` (after a first, full report).
+    /// It has had a first, full report since this edge registered with it.
     registered: bool,
-    acked: HashMap<String, BindingHealth>,
+    /// It has the health changes numbered below this one (`EdgeStatus::health_since`).
+    health: u64,
     /// It has the health-series points numbered below this one.
     points: u64,
 }
 
 impl Cursor {
-    /// The report to send now and what it acknowledges once answered. Costs one pass over the
-    /// bindings and copies only what changed (at 100,000s of bindings per edge, a copy of
-    /// everything twice a second per control node was most of the edge's work); health series
-    /// go as the change points written since the last acknowledged report.
+    /// The report to send now and what it acknowledges once answered. Health and health
+    /// series go as what changed since the numbers this node acknowledged (everything in a
+    /// first report): the cost follows the changes, not the bindings (at 100,000s of bindings
+    /// per edge, a pass over all of them for every report to every node was most of the edge's
+    /// steady work).
     fn build(&mut self, me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
         let full = !self.registered;
-        let (changed, forget) = status.health_changes(&self.acked, full, same);
-        let health = changed.iter().map(|(k, h)| HealthDto::new(k, h)).collect();
+        let h = status.health_since((!full).then_some(self.health));
+        let health = h
+            .changed
+            .iter()
+            .map(|(k, v)| HealthDto::new(k, v))
+            .collect();
         // Everything kept on a first report; afterwards the minute before this one too (it
         // may have grown at its end).
         let from = if full { 0 } else { minute_now() - 60 };
@@ -141,18 +137,16 @@ impl Cursor {
             .collect();
         let (binding_changes, next) = status.binding_points_since((!full).then_some(self.points));
         let report = ReportDto {
-            health_full: full,
+            health_full: h.full,
             health,
-            health_forget: forget.clone(),
+            health_forget: h.gone,
             series,
             binding_changes,
             ..light_report(me, status, applied)
         };
         Built {
             report,
-            changed,
-            forget,
-            points: Some(next),
+            acks: Some((h.next, next)),
         }
     }
 }
@@ -162,9 +156,7 @@ impl Cursor {
 fn light_built(me: &Identity, status: &EdgeStatus, applied: &Applied) -> Built {
     Built {
         report: light_report(me, status, applied),
-        changed: Vec::new(),
-        forget: Vec::new(),
-        points: None,
+        acks: None,
     }
 }
 
@@ -246,15 +238,9 @@ pub async fn run(
                     tracing::info!(control = %client.url(), "reporting again");
                     failing = false;
                 }
-                if !cursor.registered {
-                    cursor.acked.clear();
-                }
                 cursor.registered = true;
-                for k in &built.forget {
-                    cursor.acked.remove(k);
-                }
-                cursor.acked.extend(built.changed);
-                if let Some(points) = built.points {
+                if let Some((health, points)) = built.acks {
+                    cursor.health = health;
                     cursor.points = points;
                 }
             }

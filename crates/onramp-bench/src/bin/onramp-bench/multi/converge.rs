@@ -90,6 +90,9 @@ async fn bind(
 pub struct Timings {
     pub first_byte: Vec<f64>,
     pub acked: Vec<f64>,
+    /// Per trial in order: unix milliseconds at its start, then its first-byte times by edge
+    /// (to line a slow trial up with the nodes' logs).
+    pub by_trial: Vec<(u128, Vec<f64>)>,
 }
 
 /// `trials` switches (alternating targets and origins), timed per edge.
@@ -117,6 +120,7 @@ pub async fn trials(
     settle(&watches, Duration::from_secs(60)).await?;
     let mut out = Vec::new();
     let mut acked = Vec::new();
+    let mut by_trial = Vec::new();
     for i in 0..trials {
         let (t, ws) = (&targets[i % targets.len()], &watches[i % targets.len()]);
         let o = &t.origins[(i / targets.len() + 1) % 2];
@@ -125,22 +129,28 @@ pub async fn trials(
             w.first.set(None);
         }
         let t0 = Instant::now();
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         bind(api, &t.listener, o, 1 + i % 99).await?;
         acked.push(t0.elapsed().as_secs_f64() * 1e3);
         settle(std::slice::from_ref(ws), Duration::from_secs(15))
             .await
             .map_err(|e| anyhow!("trial {i}: {e}"))?;
-        out.extend(
-            ws.iter()
-                .filter_map(|w| w.first.get())
-                .map(|f| f.duration_since(t0).as_secs_f64() * 1e3),
-        );
+        let ms: Vec<f64> = ws
+            .iter()
+            .filter_map(|w| w.first.get())
+            .map(|f| f.duration_since(t0).as_secs_f64() * 1e3)
+            .collect();
+        out.extend(&ms);
+        by_trial.push((wall, ms));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.set(true);
     Ok(Timings {
         first_byte: out,
         acked,
+        by_trial,
     })
 }
 

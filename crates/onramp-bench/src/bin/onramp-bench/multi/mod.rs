@@ -137,17 +137,9 @@ pub fn run(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
         per: 10,
         served: 40,
     };
-    let large = match ctx.plan.quick {
-        true => Layout {
-            listeners: 10_000,
-            per: 10,
-            served: 3_000,
-        },
-        false => Layout {
-            listeners: 100_000,
-            per: 10,
-            served: 15_000,
-        },
+    let large = match large_override()? {
+        Some(l) => l,
+        None => default_large(ctx.plan.quick),
     };
     let mut details = serde_json::Map::new();
     for (layout, big) in [(small, false), (large, true)] {
@@ -162,6 +154,43 @@ pub fn run(ctx: &Ctx, res: &mut Results) -> anyhow::Result<()> {
     }
     res.extra.insert("multi".into(), Value::Object(details));
     Ok(())
+}
+
+/// The large store's layout: 100,000 listeners with 15,000 served per region (`--quick`:
+/// 10,000 / 3,000).
+fn default_large(quick: bool) -> Layout {
+    match quick {
+        true => Layout {
+            listeners: 10_000,
+            per: 10,
+            served: 3_000,
+        },
+        false => Layout {
+            listeners: 100_000,
+            per: 10,
+            served: 15_000,
+        },
+    }
+}
+
+/// `ONRAMP_BENCH_MULTI_LARGE=LISTENERS,SERVED` sets the large store's layout instead, e.g. to
+/// load each edge as at full size (`30000,15000`) in a store that fills in a fraction of the time.
+fn large_override() -> anyhow::Result<Option<Layout>> {
+    let Ok(v) = std::env::var("ONRAMP_BENCH_MULTI_LARGE") else {
+        return Ok(None);
+    };
+    let parse = || -> Option<Layout> {
+        let (l, s) = v.split_once(',')?;
+        let (listeners, served) = (l.trim().parse().ok()?, s.trim().parse().ok()?);
+        (served * 2 <= listeners && served <= 20_000).then_some(Layout {
+            listeners,
+            per: 10,
+            served,
+        })
+    };
+    parse()
+        .map(Some)
+        .ok_or_else(|| anyhow!("ONRAMP_BENCH_MULTI_LARGE={v:?}: want LISTENERS,SERVED with 2 × SERVED ≤ LISTENERS and SERVED ≤ 20000"))
 }
 
 /// The root account the first control node made (its credentials.json).
@@ -251,7 +280,7 @@ fn measure(
     let (targets, listener) = ctx.block_on(local.run_until(targets(&mut api)))?;
     let trials = ctx.plan.converge_trials;
     let t = ctx.block_on(local.run_until(converge::trials(&mut api, &targets, trials)))?;
-    let (mut ms, mut acked) = (t.first_byte, t.acked);
+    let (mut ms, mut acked, by_trial) = (t.first_byte, t.acked, t.by_trial);
     ms.sort_by(f64::total_cmp);
     acked.sort_by(f64::total_cmp);
     println!(
@@ -273,7 +302,7 @@ fn measure(
     res.add(p99_id, System::Onramp, p99);
     let mut d = json!({"records": records, "fill_seconds": fill_s, "control_start_seconds": control_s,
         "edges_applied_seconds": edge_s, "edge_rss": edge_rss, "control_rss": control_rss,
-        "snapshot_bytes": snapshot, "converge_ms": ms, "acked_ms": acked});
+        "snapshot_bytes": snapshot, "converge_ms": ms, "acked_ms": acked, "trials": by_trial});
     if big {
         res.add("multi_fill", System::Onramp, fill_s);
         res.add("multi_control_start", System::Onramp, control_s);
