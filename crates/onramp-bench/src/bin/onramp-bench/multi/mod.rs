@@ -275,6 +275,10 @@ fn measure(
             .join("snapshot.json"),
     )
     .map_or(0, |m| m.len());
+    // Trials measure a running cluster, not one still busy with the edges' start (their first
+    // reports carry every binding; the state directories write the snapshot).
+    let quiet_s = quiet(&c, Duration::from_secs(120));
+    println!("  nodes quiet {quiet_s:.1} s after the edges applied");
     let mut api = c.controls[1].client();
     let local = tokio::task::LocalSet::new();
     let (targets, listener) = ctx.block_on(local.run_until(targets(&mut api)))?;
@@ -301,7 +305,7 @@ fn measure(
     res.add(p50_id, System::Onramp, median(&ms));
     res.add(p99_id, System::Onramp, p99);
     let mut d = json!({"records": records, "fill_seconds": fill_s, "control_start_seconds": control_s,
-        "edges_applied_seconds": edge_s, "edge_rss": edge_rss, "control_rss": control_rss,
+        "edges_applied_seconds": edge_s, "quiet_seconds": quiet_s, "edge_rss": edge_rss, "control_rss": control_rss,
         "snapshot_bytes": snapshot, "converge_ms": ms, "acked_ms": acked, "trials": by_trial});
     if big {
         res.add("multi_fill", System::Onramp, fill_s);
@@ -325,6 +329,29 @@ fn measure(
         d["api_rps"] = json!({"one": one, "two": two});
     }
     Ok(d)
+}
+
+/// Wait (at most `limit`) until the nodes together use under a tenth of a core over a second;
+/// the seconds it took.
+fn quiet(c: &Cluster, limit: Duration) -> f64 {
+    let ticks = onramp_bench::procfs::clock_ticks();
+    let pids: Vec<u32> = c.controls.iter().chain(&c.edges).map(|n| n.proc.pid()).collect();
+    let used = || -> f64 {
+        pids.iter()
+            .filter_map(|p| onramp_bench::procfs::cpu_seconds(*p, ticks))
+            .sum()
+    };
+    let t0 = Instant::now();
+    let mut before = used();
+    while t0.elapsed() < limit {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = used();
+        if now - before < 0.1 {
+            break;
+        }
+        before = now;
+    }
+    t0.elapsed().as_secs_f64()
 }
 
 /// Through B: a proxy in each region with one listener and the two origins it switches
