@@ -78,6 +78,11 @@ fn launch(ctx: &Ctx, nofile: Option<u64>, extra: &[&str]) -> anyhow::Result<(Pro
             "0",
             "--edge-threads",
             "1",
+            // Every load comes from 127.0.0.1: with the default flood guard (64 UDP flows per
+            // source and port) the UDP scenario's 64 flows were refused while the latency
+            // scenario's flows still idled ("lost exchanges": 10 in every run).
+            "--udp-flows-per-source",
+            "1024",
             // The control scenario holds 10,000 listeners on 100 proxies, far past the default
             // quotas (20 accelerators, 10 listeners each).
             "--quota-accelerators",
