@@ -335,7 +335,12 @@ fn measure(
 /// the seconds it took.
 fn quiet(c: &Cluster, limit: Duration) -> f64 {
     let ticks = onramp_bench::procfs::clock_ticks();
-    let pids: Vec<u32> = c.controls.iter().chain(&c.edges).map(|n| n.proc.pid()).collect();
+    let pids: Vec<u32> = c
+        .controls
+        .iter()
+        .chain(&c.edges)
+        .map(|n| n.proc.pid())
+        .collect();
     let used = || -> f64 {
         pids.iter()
             .filter_map(|p| onramp_bench::procfs::cpu_seconds(*p, ticks))
