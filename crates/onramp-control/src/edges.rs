@@ -230,7 +230,8 @@ impl Edges {
             rep.health.remove(&id);
         }
         rep.health.extend(r.health);
-        let oldest = crate::audit::now_millis() / 1000 - KEEP_SECS;
+        let now = crate::audit::now_millis() / 1000;
+        let oldest = now - KEEP_SECS;
         for (id, samples) in r.series {
             let s = rep.series.entry(id).or_default();
             s.extend(samples.into_iter().map(|m| (m.minute, m)));
@@ -238,7 +239,7 @@ impl Edges {
                 s.pop_first();
             }
         }
-        rep.binding_changes(r.started, r.binding_changes, oldest + KEEP_SECS);
+        rep.binding_changes(r.started, r.binding_changes, now);
         true
     }
 

@@ -157,7 +157,7 @@ impl HealthSeries {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if this != cur || !self.points.iter().any(|p| p.0 <= m) {
+        if this != cur {
             self.upsert(m, this);
             written.push((m, this));
         }

@@ -19,6 +19,7 @@ mod listener;
 mod metrics;
 mod relay;
 mod runtime;
+mod seqlog;
 mod sockets;
 mod splice;
 mod stats;

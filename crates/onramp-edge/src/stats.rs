@@ -6,14 +6,15 @@
 //! it happens, with a sequence number, so a report carries the points written since the last
 //! one a control node acknowledged.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use onramp_core::health::{BindingPoints, HealthPoint, HealthSeries, MinuteSample};
+use onramp_core::health::{minute_of, BindingPoints, HealthPoint, HealthSeries, MinuteSample};
 
 use crate::metrics::Counters;
+use crate::seqlog::SeqLog;
 
 const KEEP_SECS: i64 = 24 * 3600;
 
@@ -30,11 +31,6 @@ pub fn unix_now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
-
-use onramp_core::health::minute_of;
-
-/// Health points kept for followers (reports) at most; one further behind gets every series.
-const LOG_MAX: usize = 200_000;
 
 /// Cumulative counter values at the last sample.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +104,11 @@ fn delta(a: Seen, b: Seen) -> Seen {
     }
 }
 
-/// Per-binding health series, and the points written lately in order (`seq` numbers them).
+/// Per-binding health series, and the points written lately, numbered for reports.
 #[derive(Default)]
 struct Bindings {
     series: HashMap<String, HealthSeries>,
-    log: VecDeque<(u64, String, HealthPoint)>,
-    /// The sequence number of the next point written.
-    next: u64,
+    log: SeqLog<(String, HealthPoint)>,
     /// The minute of the last sweep of aged-out series.
     swept: i64,
 }
@@ -138,13 +132,8 @@ impl Stats {
     pub fn health_changed(&self, id: &str, state: Option<bool>, now: i64) {
         let mut bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
         let b = &mut *bs;
-        let written = slot(&mut b.series, id).observe(now, state);
-        for p in written {
-            b.log.push_back((b.next, id.to_string(), p));
-            b.next += 1;
-        }
-        if b.log.len() > LOG_MAX {
-            b.log.drain(..LOG_MAX / 2);
+        for p in slot(&mut b.series, id).observe(now, state) {
+            b.log.push((id.to_string(), p));
         }
     }
 
@@ -152,19 +141,15 @@ impl Stats {
     /// log: every point of every series), and the number to ask from next time.
     pub fn binding_points(&self, since: Option<u64>) -> (BindingPoints, u64) {
         let bs = self.bindings.lock().unwrap_or_else(|p| p.into_inner());
-        let covered = since.filter(|s| bs.log.front().map_or(bs.next, |f| f.0) <= *s);
-        let points = match covered {
-            Some(s) => {
-                let skip = bs.log.len() - (bs.next - s) as usize;
-                group(bs.log.iter().skip(skip).map(|(_, id, p)| (id.clone(), *p)))
-            }
+        let points = match since.and_then(|s| bs.log.since(s)) {
+            Some(fresh) => group(fresh.map(|(id, p)| (id.clone(), *p))),
             None => bs
                 .series
                 .iter()
                 .map(|(id, s)| (id.clone(), s.points().to_vec()))
                 .collect(),
         };
-        (points, bs.next)
+        (points, bs.log.next())
     }
 
     /// Fold the counters' growth since the last sample into the current minute; once a minute,
@@ -298,13 +283,13 @@ mod tests {
     #[test]
     fn a_follower_behind_the_log_gets_every_series() {
         let s = Stats::default();
-        for i in 0..(LOG_MAX + 10) {
+        for i in 0..(crate::seqlog::MAX + 10) {
             s.health_changed(&format!("b{i}"), Some(true), T);
         }
         let (points, _) = s.binding_points(Some(0));
         assert_eq!(
             points.len(),
-            LOG_MAX + 10,
+            crate::seqlog::MAX + 10,
             "the log dropped its start: everything"
         );
     }

@@ -10,16 +10,7 @@ use onramp_core::health::{BindingHealth, EdgeInfo, HealthSource};
 
 use crate::budget::Budget;
 use crate::metrics::Counters;
-
-/// Bindings whose told health changed lately, in order (`next` numbers the next one).
-#[derive(Default)]
-struct HealthLog {
-    ids: std::collections::VecDeque<(u64, String)>,
-    next: u64,
-}
-
-/// Entries a `HealthLog` keeps at most; a follower further behind gets everything.
-const HEALTH_LOG_MAX: usize = 200_000;
+use crate::seqlog::SeqLog;
 
 /// What changed in the bindings' health since a follower's sequence number.
 #[derive(Debug, Default, PartialEq)]
@@ -41,8 +32,9 @@ fn told_differs(a: &BindingHealth, b: &BindingHealth) -> bool {
 
 pub struct EdgeStatus {
     health: RwLock<HashMap<String, BindingHealth>>,
-    /// Taken after `health` (never the other way round).
-    health_log: std::sync::Mutex<HealthLog>,
+    /// Bindings whose told health changed lately, numbered for reports. Taken after `health`
+    /// (never the other way round).
+    health_log: std::sync::Mutex<SeqLog<String>>,
     failures: RwLock<HashMap<String, String>>,
     /// Counters per listener, registered when the listener opens.
     pub(crate) counters: RwLock<HashMap<String, Arc<Counters>>>,
@@ -129,13 +121,10 @@ impl EdgeStatus {
 
     /// Callers hold the `health` write lock.
     fn log_health(&self, binding_id: &str) {
-        let mut log = self.health_log.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = log.next;
-        log.ids.push_back((seq, binding_id.to_string()));
-        log.next += 1;
-        if log.ids.len() > HEALTH_LOG_MAX {
-            log.ids.drain(..HEALTH_LOG_MAX / 2);
-        }
+        self.health_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(binding_id.to_string());
     }
 
     /// What changed in the health control nodes are told since sequence number `since`
@@ -145,22 +134,20 @@ impl EdgeStatus {
     pub fn health_since(&self, since: Option<u64>) -> HealthChanges {
         let now = self.health.read().unwrap_or_else(|p| p.into_inner());
         let log = self.health_log.lock().unwrap_or_else(|p| p.into_inner());
-        let covered = since.filter(|s| log.ids.front().map_or(log.next, |f| f.0) <= *s);
-        let Some(s) = covered else {
+        let Some(fresh) = since.and_then(|s| log.since(s)) else {
             return HealthChanges {
                 full: true,
                 changed: now.iter().map(|(k, h)| (k.clone(), h.clone())).collect(),
                 gone: Vec::new(),
-                next: log.next,
+                next: log.next(),
             };
         };
-        let skip = log.ids.len() - (log.next - s) as usize;
         let mut seen = std::collections::HashSet::new();
         let mut out = HealthChanges {
-            next: log.next,
+            next: log.next(),
             ..Default::default()
         };
-        for (_, id) in log.ids.iter().skip(skip) {
+        for id in fresh {
             if !seen.insert(id.as_str()) {
                 continue;
             }

@@ -92,7 +92,7 @@ fn minute_now() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    now - now.rem_euclid(60)
+    onramp_core::health::minute_of(now)
 }
 
 /// A report, and what the node has once it answers it: the health and health-series
